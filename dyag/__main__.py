@@ -1,0 +1,5 @@
+import sys
+
+from dyag.cli import main
+
+sys.exit(main())

@@ -1,0 +1,63 @@
+"""The ``dyag`` command line: a thin front end over :mod:`dyag.api`.
+
+Each subcommand lives in ``dyag/commands/<name>.py`` and exposes
+``register(subparsers)``, which adds its parser and sets ``func(args) -> int``.
+Heavy libraries are imported inside ``func`` so ``dyag --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from dyag import __version__
+from dyag.errors import DyagError
+
+COMMANDS = (
+    "generate_training",
+    "models",
+    "finetune",
+    "query",
+    "score",
+    "evaluate",
+    "report",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dyag",
+        description="Fine-tune small LLMs on a knowledge base, compare with RAG, and gate answer quality.",
+    )
+    parser.add_argument("--version", action="version", version=f"dyag {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"dyag.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"dyag.commands.{name}":
+                continue  # command not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except DyagError as exc:
+        print(f"dyag: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("dyag: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""dyag's pytest plugin (filled by the harness)."""
