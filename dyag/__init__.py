@@ -21,6 +21,9 @@ _API = (
     "get_model_spec",
     "list_models",
     "DyagError",
+    "DecodingConfig",
+    "EvaluationConfig",
+    "GenerateConfig",
 )
 
 __all__ = list(_API) + ["__version__"]

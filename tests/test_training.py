@@ -1,0 +1,165 @@
+"""Fine-tuning core on tiny-random: label mask, outputs, cache, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dyag.cli import main
+from dyag.errors import DyagError
+from dyag.training.config import FinetuneConfig
+from dyag.utils.config import build_config, load_yaml_config
+
+ROWS = [
+    {"messages": [{"role": "user", "content": f"Qui héberge APP{i} ?"},
+                  {"role": "assistant", "content": f"APP{i} est hébergée par le Datacenter {i}."}]}
+    for i in range(8)
+]
+
+
+@pytest.fixture()
+def train_file(tmp_path) -> Path:
+    p = tmp_path / "train.jsonl"
+    p.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in ROWS), encoding="utf-8")
+    return p
+
+
+@pytest.fixture()
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("DYAG_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def _config(train_file, out, **kw):
+    base = dict(dataset=str(train_file), output=str(out), base_model="tiny-random", batch_size=4, max_steps=2,
+                learning_rate=1e-2, lora_rank=4)
+    base.update(kw)
+    return FinetuneConfig(**base)
+
+
+def test_label_mask_trains_answer_and_end_of_turn_only(train_file, home, tmp_path):
+    from dyag.models.loading import resolve_model
+    from dyag.training.sft import build_trainer
+    from dyag.utils.device import pick_device
+
+    cfg = _config(train_file, tmp_path / "out")
+    resolved = resolve_model("tiny-random")
+    trainer = build_trainer(cfg, resolved, pick_device(True), ROWS, output_dir=tmp_path / "work", progress=False)
+    tok = trainer.processing_class
+    batch = trainer.data_collator([trainer.train_dataset[0]])
+    ids, labels = batch["input_ids"][0].tolist(), batch["labels"][0].tolist()
+    trained = [t for t, lab in zip(ids, labels) if lab != -100]
+    ignored = [t for t, lab in zip(ids, labels) if lab == -100]
+    trained_text = tok.decode(trained)
+    assert trained_text.startswith("APP0 est hébergée par le Datacenter 0.")
+    end_id = tok.convert_tokens_to_ids("<|im_end|>")
+    assert end_id in trained, "the end-of-turn token must be trained so the model learns to stop"
+    assert "Qui héberge APP0" in tok.decode(ignored)
+    assert "<|im_start|>assistant" in tok.decode(ignored)
+
+
+def test_finetune_writes_peft_adapter_and_manifest_then_hits_cache(train_file, home, tmp_path):
+    import torch
+    from peft import PeftModel
+    from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM
+
+    from dyag.models.loading import resolve_model
+    from dyag.training.sft import finetune
+
+    out = tmp_path / "models" / "a"
+    first = finetune(_config(train_file, out), progress=False)
+    assert not first.cache_hit
+    manifest = json.loads((out / "run.json").read_text())
+    for key in ("duration_s", "train_loss", "token_accuracy", "trainable_params", "trainable_pct",
+                "samples_per_s", "tokens_per_s", "num_tokens", "entropy"):
+        assert manifest["metrics"][key] is not None, key
+    assert manifest["dataset"]["sha256"] and manifest["hyperparameters"]["lora_rank"] == 4
+    assert manifest["versions"]["trl"] and manifest["device"]["type"] == "cpu"
+
+    # A plain peft load works, and training changed the LoRA weights (B starts at zero).
+    base_dir = resolve_model("tiny-random").path
+    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base_dir), str(out / "final"))
+    lora_b = [v for k, v in load_file(out / "final" / "adapter_model.safetensors").items() if "lora_B" in k]
+    assert lora_b and any(t.abs().sum() > 0 for t in lora_b)
+    base_state = AutoModelForCausalLM.from_pretrained(base_dir).state_dict()
+    for name, tensor in model.get_base_model().state_dict().items():
+        clean = name.replace(".base_layer", "")
+        if "lora_" not in name and clean in base_state:
+            assert torch.equal(tensor, base_state[clean]), f"base weight {clean} changed"
+
+    second = finetune(_config(train_file, tmp_path / "models" / "b"), progress=False)
+    assert second.cache_hit and second.cache_key == first.cache_key
+    assert second.seconds < 1.0
+    assert (tmp_path / "models" / "b" / "final" / "adapter_model.safetensors").read_bytes() == \
+        (out / "final" / "adapter_model.safetensors").read_bytes()
+
+    third = finetune(_config(train_file, tmp_path / "models" / "b", no_cache=True), progress=False)
+    assert not third.cache_hit
+
+
+def test_corrupt_cache_entry_is_rebuilt_with_warning(train_file, home, tmp_path):
+    from dyag.training.cache import AdapterCache
+    from dyag.training.sft import finetune
+    from dyag.utils.warnings import DyagWarning
+
+    first = finetune(_config(train_file, tmp_path / "a"), progress=False)
+    weights = AdapterCache.at().entry(first.cache_key) / "final" / "adapter_model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])  # truncated
+    with pytest.warns(DyagWarning, match="corrupt"):
+        again = finetune(_config(train_file, tmp_path / "b"), progress=False)
+    assert not again.cache_hit
+
+
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"epochs": 0}, "--epochs must be > 0"),
+        ({"learning_rate": -1e-4}, "--learning-rate must be in"),
+        ({"lora_rank": 0}, "--lora-rank must be an integer >= 1"),
+        ({"batch_size": 0}, "--batch-size must be an integer >= 1"),
+    ],
+)
+def test_out_of_range_hyperparameters_are_user_errors(kw, message):
+    with pytest.raises(DyagError, match=message):
+        FinetuneConfig(dataset="d.jsonl", output="o", **kw)
+
+
+def test_yaml_config_is_a_view_of_the_dataclass(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("dataset: d.jsonl\noutput: out\nlora-rank: 8\nepochs: 2\n")
+    c = build_config(FinetuneConfig, None, config_file=str(cfg))
+    assert (c.lora_rank, c.lora_alpha, c.epochs) == (8, 16, 2)
+    cfg.write_text("dataset: d.jsonl\noutput: out\nlora_rnak: 8\n")
+    with pytest.raises(DyagError, match="unknown option 'lora_rnak'"):
+        load_yaml_config(cfg, FinetuneConfig)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('{"messages": "hello"}\n', "messages"),
+        ("", "empty"),
+        ('{"text": "x"}\n', "messages"),
+    ],
+)
+def test_bad_datasets_exit_2_and_write_nothing(tmp_path, home, capsys, content, message):
+    data = tmp_path / "bad.jsonl"
+    data.write_text(content)
+    out = tmp_path / "out"
+    code = main(["finetune", "--dataset", str(data), "--output", str(out), "--base-model", "tiny-random"])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_refuses_non_dyag_output_dir(train_file, home, tmp_path, capsys):
+    out = tmp_path / "precious"
+    out.mkdir()
+    (out / "notes.txt").write_text("keep me")
+    code = main(["finetune", "--dataset", str(train_file), "--output", str(out), "--base-model", "tiny-random",
+                 "--max-steps", "1"])
+    assert code == 2 and "--overwrite" in capsys.readouterr().err
+    assert (out / "notes.txt").read_text() == "keep me"
