@@ -42,6 +42,8 @@ def iter_jsonl(path: str | os.PathLike, *, what: str = "file") -> Iterator[tuple
                 continue
             try:
                 obj = json.loads(line, parse_constant=_reject_constant)
+            except RecursionError:
+                raise DyagError(f"{path}:{lineno}: invalid JSON (nested too deeply)") from None
             except ValueError as exc:
                 msg = str(exc).split(": line")[0]
                 raise DyagError(f"{path}:{lineno}: invalid JSON ({msg})") from None

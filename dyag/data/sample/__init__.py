@@ -1,0 +1,1 @@
+"""Package data: the fictional sample application catalog (``applications.jsonl``)."""
