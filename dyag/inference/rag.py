@@ -1,10 +1,16 @@
 """Retrieval baseline: embed the knowledge base with the packaged MiniLM encoder, cosine top-k.
 
+The score is the cosine similarity plus ``NAME_BOOST`` when the question names the
+application exactly (a whole word: "GIDAF" matches GIDAF, not GIDAF-Pro). The
+English MiniLM alone ranks near-collisions (GIDAF vs GIDAF-Pro) almost at random
+on French questions; the exact-name signal settles them.
+
 Embeddings are cached per (KB content hash, encoder) under ``$DYAG_HOME/rag``.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -33,6 +39,14 @@ def load_encoder(path: str):
     from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(path, device="cpu", local_files_only=True)
+
+
+NAME_BOOST = 0.3
+
+
+def name_pattern(record: dict) -> re.Pattern:
+    name = record.get("title") or record["id"]
+    return re.compile(rf"(?<![\w-]){re.escape(name)}(?![\w-])", re.IGNORECASE)
 
 
 def chunk_text(record: dict) -> str:
@@ -83,6 +97,11 @@ class Retriever:
             list(questions), batch_size=32, normalize_embeddings=True, convert_to_numpy=True
         )
         sims = q @ self.embeddings.T
+        patterns = [name_pattern(r) for r in self.records]
+        for i, question in enumerate(questions):
+            for j, pattern in enumerate(patterns):
+                if pattern.search(question):
+                    sims[i, j] += NAME_BOOST
         k = min(self.top_k, sims.shape[1])
         top = np.argsort(-sims, axis=1, kind="stable")[:, :k]
         return [[(self.records[j]["id"], float(sims[i, j])) for j in row] for i, row in enumerate(top)]

@@ -148,7 +148,7 @@ def build_trainer(config: FinetuneConfig, resolved, device, train_rows, eval_row
         bf16=on_gpu and device.dtype_name == "bfloat16",
         fp16=on_gpu and device.dtype_name == "float16",
         use_cpu=not on_gpu,
-        gradient_checkpointing=False,
+        activation_checkpointing=False,
         logging_steps=1,
         save_strategy="epoch",
         save_total_limit=1,

@@ -1,0 +1,29 @@
+"""Base models: the registry of shortcuts, resolution to a local directory, and loading.
+
+Importing this package is cheap: torch and transformers load only when a model does.
+"""
+
+from dyag.models.loading import (
+    LoadedModel,
+    ResolvedModel,
+    end_of_turn_ids,
+    load_base,
+    model_availability,
+    pull_model,
+    resolve_model,
+)
+from dyag.models.registry import ModelSpec, get_model_spec, list_models, register_model
+
+__all__ = [
+    "LoadedModel",
+    "ModelSpec",
+    "ResolvedModel",
+    "end_of_turn_ids",
+    "get_model_spec",
+    "list_models",
+    "load_base",
+    "model_availability",
+    "pull_model",
+    "register_model",
+    "resolve_model",
+]
