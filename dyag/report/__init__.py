@@ -1,0 +1,24 @@
+"""The HTML comparison report, rendered from results JSON files alone.
+
+>>> from dyag.report import render_report
+>>> render_report(["results.json"], "reports/index.html", lang="en")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["render_report", "load_results", "merge_results"]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy: `dyag --help` imports the report command, which must not pull in jinja2.
+    if name == "render_report":
+        from dyag.report.render import render_report
+
+        return render_report
+    if name in ("load_results", "merge_results"):
+        from dyag.report import results
+
+        return getattr(results, name)
+    raise AttributeError(f"module 'dyag.report' has no attribute {name!r}")

