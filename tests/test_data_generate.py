@@ -86,7 +86,12 @@ def test_simple_makes_one_canonical_example_per_group(tmp_path, catalog, n_group
     assert user_text(gidaf_host) == "Qui héberge GIDAF ?"
     assert answer_text(gidaf_host) == "L'hébergeur de GIDAF est Datacenter DSI Orléans."
     assert gidaf_host["meta"]["template"] == "hebergeur.q1.a1"
-    assert all(r["messages"][0]["role"] == "user" for r in rows)
+    assert all(r["messages"][0]["role"] == "system" and r["messages"][1]["role"] == "user" for r in rows)
+
+
+def test_empty_system_prompt_means_none(tmp_path):
+    generate_training(GenerateConfig(kb="sample", output=tmp_path / "s.jsonl", system_prompt=""))
+    assert all(r["messages"][0]["role"] == "user" for r in rows_of(tmp_path / "s.jsonl"))
 
 
 def test_augmented_uses_every_phrasing_of_each_group(tmp_path, n_groups):

@@ -24,6 +24,7 @@ from dyag.data.kb import read_kb, resolve_kb_path
 from dyag.data.splits import SPLIT_NAMES, parse_ratios, split_groups
 from dyag.data.templates import FIELD_TEMPLATES, answer_templates, available_fields, field_facts, template_context
 from dyag.errors import DyagError
+from dyag.prompts import DEFAULT_SYSTEM_PROMPT
 from dyag.utils.atomic import atomic_write_jsonl
 
 METHODS: tuple[str, ...] = ("simple", "augmented")
@@ -49,7 +50,10 @@ class GenerateConfig:
     ratios: tuple[float, float, float] = field(
         default=(0.8, 0.1, 0.1), metadata={"help": "train,val,test shares, summing to 1 (default: 0.8,0.1,0.1)", "cli": False}
     )
-    system_prompt: str | None = field(default=None, metadata={"help": "system message put first in every example (default: none)"})
+    system_prompt: str | None = field(
+        default=DEFAULT_SYSTEM_PROMPT,
+        metadata={"help": "system message put first in every example, the same one dyag uses when answering ('' for none)"},
+    )
 
     def __post_init__(self) -> None:
         if not str(self.kb).strip():
@@ -62,6 +66,8 @@ class GenerateConfig:
         if isinstance(self.seed, bool) or not isinstance(self.seed, int):
             raise DyagError(f"seed must be an integer, got {self.seed!r}")
         self.ratios = parse_ratios(self.ratios)
+        if self.system_prompt == "":
+            self.system_prompt = None
         if self.system_prompt is not None and not isinstance(self.system_prompt, str):
             raise DyagError(f"system_prompt must be a string, got {type(self.system_prompt).__name__}")
 

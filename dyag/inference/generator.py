@@ -15,10 +15,7 @@ from pathlib import Path
 from dyag.errors import DyagError
 from dyag.utils.atomic import sha256_file
 
-DEFAULT_SYSTEM_PROMPT = (
-    "Tu es l'assistant du catalogue des applications de l'organisation. "
-    "Réponds en français, brièvement et uniquement avec ce que tu sais."
-)
+from dyag.prompts import DEFAULT_SYSTEM_PROMPT  # noqa: F401  (re-exported)
 
 
 @dataclass(frozen=True)
