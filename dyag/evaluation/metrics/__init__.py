@@ -1,0 +1,46 @@
+"""dyag's metrics as local ``evaluate`` modules, loadable with no network.
+
+``evaluate.load("bleu")`` fetches a script from the Hub and fails offline; these load
+from the package itself. Each lives in ``metrics/<name>/<name>.py`` (evaluate requires
+the script to be named like its folder) and imports its computation from
+:mod:`dyag.evaluation.textmetrics` or :mod:`dyag.evaluation.bertscore`, which the scorer
+calls directly (evaluate's module machinery is too slow for 10,000 predictions).
+
+>>> import evaluate                                            # doctest: +SKIP
+>>> evaluate.load(metric_path("rouge")).compute(predictions=["a b"], references=["a b"])  # doctest: +SKIP
+{'rouge1': 1.0, 'rouge2': 1.0, 'rougeL': 1.0}
+>>> combo = evaluate.combine([load_metric("bleu"), load_metric("fact_recall")])  # doctest: +SKIP
+>>> combo.compute(predictions=p, references=r, facts=f)       # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dyag.errors import DyagError
+
+METRIC_NAMES = ("bleu", "rouge", "bertscore", "fact_recall", "exact_match")
+
+_HERE = Path(__file__).resolve().parent
+_LOADED: dict[tuple, object] = {}
+
+
+def metric_path(name: str) -> str:
+    """Absolute path of the module directory of metric ``name`` (what ``evaluate.load`` takes)."""
+    if name not in METRIC_NAMES:
+        raise DyagError(f"unknown metric {name!r}; known: {', '.join(METRIC_NAMES)}")
+    return str(_HERE / name)
+
+
+def load_metric(name: str, **init_kwargs):
+    """``evaluate.load`` on the local module, cached per (name, arguments) for the process.
+
+    Modules are kept in memory (no Arrow cache files under ~/.cache/huggingface/metrics).
+    """
+    key = (name, tuple(sorted(init_kwargs.items())))
+    if key not in _LOADED:
+        import evaluate
+
+        init_kwargs.setdefault("keep_in_memory", True)
+        _LOADED[key] = evaluate.load(metric_path(name), **init_kwargs)
+    return _LOADED[key]

@@ -1,0 +1,1 @@
+"""The ``bertscore`` metric as a local ``evaluate`` module (see bertscore.py)."""

@@ -1,0 +1,1 @@
+"""The ``bleu`` metric as a local ``evaluate`` module (see bleu.py)."""

@@ -1,0 +1,1 @@
+"""The ``exact_match`` metric as a local ``evaluate`` module (see exact_match.py)."""

@@ -1,0 +1,1 @@
+"""The ``fact_recall`` metric as a local ``evaluate`` module (see fact_recall.py)."""

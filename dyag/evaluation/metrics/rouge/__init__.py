@@ -1,0 +1,1 @@
+"""The ``rouge`` metric as a local ``evaluate`` module (see rouge.py)."""

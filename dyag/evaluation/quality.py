@@ -1,0 +1,70 @@
+"""The quality score out of 10 of one answer (the seed's "Note Qualité", made automatic).
+
+Formula (all weights live in :data:`QUALITY`)::
+
+    content = (0.4 * semantic + 0.4 * fact_recall + 0.2 * rougeL) / (sum of the weights used)
+    score   = max(0, 10 * content - 3 * failed errors - 1 * failed warnings)
+
+- ``semantic`` is BERTScore F1 rescaled by the encoder's "unrelated sentences" floor,
+  ``clip((F1 - floor) / (1 - floor), 0, 1)`` (floor 0.37 for the packaged all-MiniLM-L6-v2,
+  measured on unrelated French sentence pairs; 0 for encoders without a floor). Without
+  BERTScore, ROUGE-L F stands in for it, so the formula still covers 0-10.
+- ``fact_recall`` is left out (weights renormalized) when the case has no facts, e.g. a
+  question about something absent from the catalog.
+- Rule penalties count each failed rule once, by severity; "info" costs nothing.
+
+A system's score is the mean of its answers' scores (with a bootstrap 95% CI).
+
+>>> quality_score({"rougeL": 1.0, "fact_recall": 1.0}, [])
+10.0
+>>> quality_score({"rougeL": 0.5, "fact_recall": 1.0}, [{"passed": False, "severity": "error"}])
+4.0
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Mapping, Sequence
+
+QUALITY: dict = {
+    "scale": 10.0,
+    "weights": {"semantic": 0.4, "fact_recall": 0.4, "rougeL": 0.2},
+    "penalties": {"error": 3.0, "warning": 1.0, "info": 0.0},
+    "bertscore_floor": {"all-MiniLM-L6-v2": 0.37},
+    "semantic_fallback": "rougeL",
+}
+
+
+def quality_config(overrides: Mapping | None = None) -> dict:
+    """A copy of :data:`QUALITY` with ``overrides`` merged one level deep (recorded in results)."""
+    config = copy.deepcopy(QUALITY)
+    for key, value in (overrides or {}).items():
+        if isinstance(value, Mapping) and isinstance(config.get(key), dict):
+            config[key].update(value)
+        else:
+            config[key] = value
+    return config
+
+
+def semantic_component(metrics: Mapping, *, encoder: str | None = None, config: Mapping = QUALITY) -> float | None:
+    """Rescaled BERTScore F1, or the fallback metric (ROUGE-L) when BERTScore is absent."""
+    f1 = metrics.get("bertscore_f1")
+    if f1 is None:
+        return metrics.get(config["semantic_fallback"])
+    floor = float(config["bertscore_floor"].get(encoder or "", 0.0))
+    return min(1.0, max(0.0, (float(f1) - floor) / (1.0 - floor)))
+
+
+def quality_score(metrics: Mapping, rules: Sequence[Mapping], *, encoder: str | None = None,
+                  config: Mapping = QUALITY) -> float:
+    """Score out of ``config["scale"]`` for one answer from its metrics and rule results."""
+    parts = {
+        "semantic": semantic_component(metrics, encoder=encoder, config=config),
+        "fact_recall": metrics.get("fact_recall"),
+        "rougeL": metrics.get("rougeL"),
+    }
+    used = {k: w for k, w in config["weights"].items() if parts.get(k) is not None and w}
+    total = sum(used.values())
+    content = sum(w * float(parts[k]) for k, w in used.items()) / total if total else 0.0
+    penalty = sum(float(config["penalties"].get(r["severity"], 0.0)) for r in rules if not r["passed"])
+    return round(max(0.0, float(config["scale"]) * content - penalty), 4)

