@@ -67,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except DyagError as exc:
-        print(f"dyag: error: {exc}", file=sys.stderr)
+        from dyag.utils.text import sanitize_terminal
+
+        print(f"dyag: error: {sanitize_terminal(str(exc), single_line=True)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("dyag: interrupted", file=sys.stderr)

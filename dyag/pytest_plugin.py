@@ -1,1 +1,245 @@
-"""dyag's pytest plugin (filled by the harness)."""
+"""dyag's pytest plugin: benchmark suites parameterized over base models.
+
+Hooks only; the state lives in :class:`dyag.session.DyagSession`, registered with
+the plugin manager as ``dyag_session``. Options (also ``dyag_*`` ini keys)::
+
+    --dyag-models a,b          base models (default: the embedded ones)
+    --dyag-profile quick|full  how much to train and ask
+    --dyag-systems ...         base,finetuned,rag,rag+finetuned
+    --dyag-golden FILE[,FILE]  golden sets (default: the profile's)
+    --dyag-baseline DIR        stored baselines (default golden/baselines)
+    --dyag-update-baseline     rewrite the baselines from this run
+    --dyag-report PATH         HTML report (results JSON beside it)
+    --dyag-cache DIR           cache root (default $DYAG_HOME)
+    --dyag-no-cache            retrain and regenerate everything
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+OPTIONS = {
+    # name: (help, default, is_flag)
+    "models": ("comma list of base models (registry shortcuts, hub ids or dirs)", None, False),
+    "profile": ("quick (CI-sized) or full (the real benchmark)", "quick", False),
+    "systems": ("comma list of systems: base, finetuned, rag, rag+finetuned", None, False),
+    "golden": ("comma list of golden JSONL files (default: the profile's)", None, False),
+    "baseline": ("directory of stored baselines", "golden/baselines", False),
+    "update-baseline": ("rewrite the stored baselines from this run", False, True),
+    "report": ("write the HTML report here (and the results JSON beside it)", None, False),
+    "cache": ("cache root for adapters, generations and runs (default: $DYAG_HOME)", None, False),
+    "no-cache": ("retrain adapters and regenerate answers", False, True),
+}
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("dyag", "dyag benchmark harness")
+    for name, (help_text, default, is_flag) in OPTIONS.items():
+        dest = "dyag_" + name.replace("-", "_")
+        if is_flag:
+            group.addoption(f"--dyag-{name}", action="store_true", default=None, dest=dest, help=help_text)
+            parser.addini(dest, help_text, type="bool", default=default)
+        else:
+            group.addoption(f"--dyag-{name}", default=None, dest=dest, help=help_text)
+            parser.addini(dest, help_text, default=default)
+
+
+def _option(config, name: str):
+    dest = "dyag_" + name.replace("-", "_")
+    value = config.getoption(dest)
+    return value if value is not None else config.getini(dest)
+
+
+def _csv(value) -> tuple[str, ...] | None:
+    if not value:
+        return None
+    return tuple(v.strip() for v in str(value).split(",") if v.strip())
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "dyag_bench: a dyag benchmark gate")
+    config.addinivalue_line("markers", "slow: takes more than 30 s")
+    config.addinivalue_line("markers", "gpu: needs a CUDA device (skipped without one)")
+    if os.environ.get("DYAG_PLUGIN_OFF") or config.pluginmanager.has_plugin("dyag_session"):
+        return
+    from dyag.errors import DyagError
+    from dyag.session import DEFAULT_MODELS, DEFAULT_SYSTEMS, DyagSession, SessionOptions
+
+    try:
+        options = SessionOptions(
+            models=_csv(_option(config, "models")) or DEFAULT_MODELS,
+            profile=_option(config, "profile") or "quick",
+            systems=_csv(_option(config, "systems")) or DEFAULT_SYSTEMS,
+            golden=_csv(_option(config, "golden")),
+            baseline_dir=_option(config, "baseline") or "golden/baselines",
+            update_baseline=bool(_option(config, "update-baseline")),
+            report=_option(config, "report"),
+            cache_dir=_option(config, "cache"),
+            no_cache=bool(_option(config, "no-cache")),
+            rootdir=str(config.rootpath),
+        )
+    except DyagError as exc:
+        raise pytest.UsageError(f"dyag: {exc}") from None
+    workerinput = getattr(config, "workerinput", {})
+    session = DyagSession(options, worker=workerinput.get("workerid", "main"))
+    if "dyag_run_dir" in workerinput:
+        session.run_dir = Path(workerinput["dyag_run_dir"])
+    else:
+        from dyag.session import new_run_dir
+
+        session.run_dir = new_run_dir(session.cache_root)
+    config.pluginmanager.register(session, "dyag_session")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """xdist controller: tell each worker where to put its part of the results."""
+    session = _session(node.config)
+    if session is not None:
+        node.workerinput["dyag_run_dir"] = str(session.run_dir)
+
+
+def _session(config):
+    return config.pluginmanager.get_plugin("dyag_session")
+
+
+def pytest_generate_tests(metafunc):
+    session = _session(metafunc.config)
+    if session is None:
+        return
+    if "dyag_model" in metafunc.fixturenames:
+        models = list(session.options.models)
+        metafunc.parametrize("dyag_model", models, ids=models, indirect=True, scope="session")
+    if "dyag_system" in metafunc.fixturenames:
+        systems = list(session.options.systems)
+        metafunc.parametrize("dyag_system", systems, ids=systems)
+
+
+def pytest_collection_modifyitems(config, items):
+    gpu_items = [item for item in items if item.get_closest_marker("gpu")]
+    if gpu_items:
+        import torch
+
+        if not torch.cuda.is_available():
+            skip = pytest.mark.skip(reason="needs a CUDA device")
+            for item in gpu_items:
+                item.add_marker(skip)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    config = session.config
+    dyag = _session(config)
+    if dyag is None:
+        return
+    run_dir = dyag.run_dir
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+    if dyag.records or dyag._results:
+        dyag.dump(run_dir, incomplete=interrupted)
+    if dyag.worker != "main" or not run_dir.is_dir():
+        return
+    from dyag.session import merge_parts
+
+    merged = merge_parts(run_dir, incomplete=interrupted, started=dyag.started)
+    _write_outputs(config, dyag, merged)
+
+
+def _write_outputs(config, dyag, merged: dict) -> None:
+    from dyag.errors import DyagError
+    from dyag.utils.atomic import atomic_write_json
+
+    target = dyag.options.report
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    json_path = Path(target).with_suffix(".json") if target else dyag.cache_root / "bench" / "last-results.json"
+    try:
+        atomic_write_json(json_path, merged)
+        lines = [f"dyag: results {json_path} ({len(merged['cases'])} answers, {len(merged['tests'])} gate records)"]
+        if target:
+            from dyag.report.render import render_report
+
+            render_report([merged], target, lang="fr", overwrite=True)
+            lines.append(f"dyag: report {target}")
+        if merged["run"].get("incomplete"):
+            lines.append("dyag: the run was interrupted: results are marked incomplete")
+    except DyagError as exc:
+        lines = [f"dyag: could not write the results: {exc}"]
+    if reporter is not None:
+        for line in lines:
+            reporter.write_line(line)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    dyag = _session(config)
+    if dyag is None or dyag.worker != "main":
+        return
+    skipped = [r for r in terminalreporter.stats.get("skipped", []) if "dyag:" in str(getattr(r, "longrepr", ""))]
+    reasons = sorted({str(r.longrepr[2]) for r in skipped if isinstance(r.longrepr, tuple)})
+    if reasons:
+        terminalreporter.section("dyag: skipped models")
+        for reason in reasons:
+            terminalreporter.write_line(reason)
+
+
+# --- fixtures ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def dyag_session(request):
+    session = _session(request.config)
+    if session is None:
+        pytest.skip("the dyag plugin is disabled (DYAG_PLUGIN_OFF)")
+    return session
+
+
+@pytest.fixture(scope="session")
+def dyag_model(request, dyag_session):
+    """The base model under test (parametrized over --dyag-models); skipped if it cannot load here."""
+    model = request.param
+    ok, reason = dyag_session.availability(model)
+    if not ok:
+        pytest.skip(f"dyag: {model}: {reason}")
+    return model
+
+
+@pytest.fixture(scope="session")
+def golden_cases(dyag_session):
+    return dyag_session.golden_cases()
+
+
+@pytest.fixture()
+def finetuned(dyag_session, dyag_model):
+    """The fine-tuned adapter for ``dyag_model`` (trained once, through the adapter cache)."""
+    return dyag_session.finetuned(dyag_model)
+
+
+@pytest.fixture()
+def dyag_scored(dyag_session, dyag_model):
+    """Scored results (schema v1) of every system for ``dyag_model``."""
+    return dyag_session.results(dyag_model)
+
+
+@pytest.fixture()
+def predictions(dyag_session, dyag_model):
+    """``predictions(system)`` -> the scored answer rows of ``<model>/<system>``."""
+
+    def get(system: str) -> list[dict]:
+        return dyag_session.predictions(dyag_model, system)
+
+    return get
+
+
+class ResultsRecorder:
+    """What a test measured, for the merged results and the report."""
+
+    def __init__(self, session, nodeid: str):
+        self._session, self._nodeid = session, nodeid
+
+    def record(self, **data) -> None:
+        self._session.record(self._nodeid, data)
+
+
+@pytest.fixture()
+def dyag_results(dyag_session, request):
+    return ResultsRecorder(dyag_session, request.node.nodeid)

@@ -40,16 +40,22 @@ def read_questions(path: str) -> list[dict]:
     if not p.is_file():
         raise DyagError(f"questions file not found: {p}")
     if p.suffix == ".jsonl":
-        rows = [
-            {"id": str(obj.get("id", f"q{n}")), "question": require_field(p, n, obj, "question", str)}
-            for n, obj in iter_jsonl(p, what="questions file")
-        ]
+        rows, first = [], {}
+        for n, obj in iter_jsonl(p, what="questions file"):
+            qid = str(obj.get("id", f"q{n}"))
+            if qid in first:
+                raise DyagError(f"{p}:{n}: duplicate id {qid!r} (first at line {first[qid]})")
+            first[qid] = n
+            rows.append({"id": qid, "question": require_field(p, n, obj, "question", str)})
     else:
-        try:
-            lines = p.read_text(encoding="utf-8-sig").splitlines()
-        except UnicodeDecodeError:
-            raise DyagError(f"{p}: not UTF-8") from None
-        rows = [{"id": f"q{n}", "question": line.strip()} for n, line in enumerate(lines, 1) if line.strip()]
+        rows = []
+        for n, raw in enumerate(p.read_bytes().removeprefix(b"\xef\xbb\xbf").splitlines(), 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DyagError(f"{p}:{n}: not UTF-8 (byte 0x{raw[exc.start]:02x}); re-save the file as UTF-8") from None
+            if line.strip():
+                rows.append({"id": f"q{n}", "question": line.strip()})
     if not rows:
         raise DyagError(f"{p}: no questions")
     return rows
@@ -70,6 +76,8 @@ def run(args) -> int:
         temperature=args.temperature,
         system_prompt=args.system_prompt if args.system_prompt is not None else DEFAULT_SYSTEM_PROMPT,
     )
+    if args.batch_size < 1:
+        raise DyagError(f"--batch-size must be >= 1, got {args.batch_size}")
     if args.output and Path(args.output).is_dir():
         raise DyagError(f"--output {args.output} is a directory")
     generator = load_model(
@@ -88,5 +96,6 @@ def run(args) -> int:
         print(sanitize_terminal(preds[0]["answer"]))
     else:
         for case, pred in zip(cases, preds):
-            print(json.dumps({"question": case["question"], **pred}, ensure_ascii=False))
+            shown = {"question": sanitize_terminal(case["question"]), **pred, "answer": sanitize_terminal(pred["answer"])}
+            print(json.dumps(shown, ensure_ascii=False))
     return 0

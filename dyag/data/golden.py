@@ -16,7 +16,7 @@ from typing import Iterable
 
 from dyag.errors import DyagError
 from dyag.utils.atomic import atomic_write_jsonl
-from dyag.utils.jsonl import iter_jsonl, require_field
+from dyag.utils.jsonl import iter_jsonl, require_field, shown
 
 #: Values of ``expect``: ``unknown`` marks a question about something absent from the KB.
 EXPECT_VALUES: tuple[str, ...] = ("unknown",)
@@ -54,7 +54,7 @@ def read_golden(path: str | os.PathLike, *, allow_empty: bool = False) -> list[G
     for lineno, obj in iter_jsonl(path, what="golden set"):
         case = golden_case_from_dict(obj, path=path, lineno=lineno)
         if case.id in first_line:
-            raise DyagError(f"{path}:{lineno}: field 'id': duplicate id '{case.id}' (first at line {first_line[case.id]})")
+            raise DyagError(f"{path}:{lineno}: field 'id': duplicate id {shown(case.id)} (first at line {first_line[case.id]})")
         first_line[case.id] = lineno
         cases.append(case)
     if not cases and not allow_empty:
@@ -66,7 +66,7 @@ def golden_case_from_dict(obj: dict, *, path: str | os.PathLike = "<golden>", li
     """Validate one golden object; unknown keys are errors (they are usually typos)."""
     unknown = sorted(set(obj) - _KNOWN_KEYS)
     if unknown:
-        raise DyagError(f"{path}:{lineno}: unknown field '{unknown[0]}' (known: {', '.join(sorted(_KNOWN_KEYS))})")
+        raise DyagError(f"{path}:{lineno}: unknown field {shown(unknown[0])} (known: {', '.join(sorted(_KNOWN_KEYS))})")
     values = {name: require_field(path, lineno, obj, name, str) for name in ("id", "question", "reference")}
     for name in ("facts", "kb_ids", "tags"):
         values[name] = _string_list(path, lineno, obj, name)

@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 
 from dyag.errors import DyagError
-from dyag.utils.jsonl import iter_jsonl, require_field
+from dyag.utils.jsonl import iter_jsonl, require_field, shown
 
 #: Known metadata keys and the type each must have (``None`` counts as absent).
 METADATA_TYPES: dict[str, type] = {
@@ -57,7 +57,7 @@ def read_kb(path: str | os.PathLike) -> list[dict]:
         record = validate_record(path, lineno, obj)
         rid = record["id"]
         if rid in first_line:
-            raise DyagError(f"{path}:{lineno}: field 'id': duplicate id '{rid}' (first at line {first_line[rid]})")
+            raise DyagError(f"{path}:{lineno}: field 'id': duplicate id {shown(rid)} (first at line {first_line[rid]})")
         first_line[rid] = lineno
         records.append(record)
     if not records:
@@ -70,7 +70,7 @@ def validate_record(path: Path, lineno: int, obj: dict) -> dict:
     for name in ("id", "title", "text"):
         require_field(path, lineno, obj, name, str)
     if obj["id"] != obj["id"].strip():
-        raise DyagError(f"{path}:{lineno}: field 'id' has leading or trailing spaces: {obj['id']!r}")
+        raise DyagError(f"{path}:{lineno}: field 'id' has leading or trailing spaces: {shown(obj['id'])}")
     metadata = obj.get("metadata")
     if metadata is None:
         return obj

@@ -158,6 +158,7 @@ def build_trainer(config: FinetuneConfig, resolved, device, train_rows, eval_row
         dataloader_pin_memory=on_gpu,
         eos_token=_end_of_turn_token(tokenizer, spec),
     )
+    _disable_hub_telemetry()
     trainer = SFTTrainer(
         model=model,
         args=args,
@@ -173,6 +174,13 @@ def build_trainer(config: FinetuneConfig, resolved, device, train_rows, eval_row
         trainer.add_callback(loss_progress_callback())
     torch.manual_seed(config.seed)
     return trainer
+
+
+def _disable_hub_telemetry() -> None:
+    """trl's trainers ping the Hub when created (huggingface_hub.send_telemetry); dyag sends nothing."""
+    import huggingface_hub.constants
+
+    huggingface_hub.constants.HF_HUB_DISABLE_TELEMETRY = True
 
 
 def _end_of_turn_token(tokenizer, spec) -> str:

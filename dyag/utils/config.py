@@ -80,6 +80,31 @@ def load_yaml_config(path: str | os.PathLike, cls: type) -> dict[str, Any]:
     return out
 
 
+def check_option_type(name: str, value: Any, hint: Any, *, source: str | None = None) -> None:
+    """A one-line DyagError when ``value`` cannot be a ``hint`` (YAML values arrive with any type)."""
+    tp, optional = _base_type(hint)
+    if value is None and optional:
+        return
+    if tp is bool:
+        ok = isinstance(value, bool)
+    elif tp is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif tp is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    elif typing.get_origin(tp) in (list, tuple):
+        items = value if isinstance(value, (list, tuple)) else None
+        ok = isinstance(value, str) or (items is not None and all(
+            isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in items))
+    elif tp in (str, Path):
+        ok = isinstance(value, (str, os.PathLike))
+    else:
+        ok = True
+    if not ok:
+        where = f"{source}: " if source else ""
+        kind = getattr(tp, "__name__", str(tp))
+        raise DyagError(f"{where}option '{name}' must be {kind}, got {type(value).__name__} {value!r}")
+
+
 def build_config(cls: type, args: argparse.Namespace | None = None, *, config_file: str | None = None, **overrides):
     """Merge defaults < YAML file < CLI flags < ``overrides`` into a ``cls`` instance."""
     values: dict[str, Any] = {}
@@ -99,6 +124,9 @@ def build_config(cls: type, args: argparse.Namespace | None = None, *, config_fi
     if missing:
         flags = ", ".join("--" + m.replace("_", "-") for m in missing)
         raise DyagError(f"missing required option(s): {flags}")
+    hints = typing.get_type_hints(cls)
+    for name, value in values.items():
+        check_option_type(name, value, hints[name], source=config_file)
     try:
         return cls(**values)
     except TypeError as exc:

@@ -49,7 +49,39 @@ def iter_jsonl(path: str | os.PathLike, *, what: str = "file") -> Iterator[tuple
                 raise DyagError(f"{path}:{lineno}: invalid JSON ({msg})") from None
             if not isinstance(obj, dict):
                 raise DyagError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}")
+            problem = _value_problem(obj)
+            if problem:
+                raise DyagError(f"{path}:{lineno}: {problem}")
             yield lineno, obj
+
+
+def _value_problem(value, depth: int = 0) -> str | None:
+    """Values JSON parses but nothing downstream can use: 1e999 (infinite) and lone surrogates."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else "number out of range (infinite)"
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return "string with an invalid \\u escape (lone surrogate)"
+        return None
+    if isinstance(value, dict):
+        items = list(value.keys()) + list(value.values())
+    elif isinstance(value, list):
+        items = value
+    else:
+        return None
+    for item in items:
+        problem = _value_problem(item, depth + 1)
+        if problem:
+            return problem
+    return None
+
+
+def shown(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters: safe inside a one-line error."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
 
 
 def read_jsonl(path: str | os.PathLike, *, what: str = "file", allow_empty: bool = False) -> list[dict]:

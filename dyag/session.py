@@ -1,0 +1,241 @@
+"""State of one dyag benchmark session: what the pytest plugin's fixtures share.
+
+The plugin (``dyag/pytest_plugin.py``) holds only hooks; everything it needs —
+profiles, the training set, adapters, predictions, scored results, what the tests
+recorded — lives here, so it can be used (and tested) without pytest.
+
+Under pytest-xdist each worker has its own ``DyagSession``; the adapter and
+generation caches are shared on disk (file lock, atomic entries), and each worker
+writes its part to ``<run dir>/<worker>.json``, which the controller merges into
+one results file and one report.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dyag.errors import DyagError
+from dyag.utils.atomic import atomic_write_json
+from dyag.utils.paths import safe_name
+
+DEFAULT_MODELS = ("smollm2:135m", "gemma3:270m")
+DEFAULT_SYSTEMS = ("base", "finetuned", "rag")
+
+
+@dataclass(frozen=True)
+class BenchProfile:
+    """How much a benchmark run trains and asks. ``quick`` fits CI; ``full`` is the real benchmark."""
+
+    name: str
+    train_count: int  # augmented examples generated from the sample catalog
+    epochs: float
+    batch_size: int
+    learning_rate: float
+    lora_rank: int
+    golden: tuple[str, ...]  # golden files, relative to the project root
+    golden_limit: int | None
+    max_new_tokens: int
+
+
+PROFILES = {
+    "quick": BenchProfile("quick", 160, 1.0, 8, 1e-3, 16, ("golden/seed.jsonl",), None, 64),
+    "full": BenchProfile("full", 600, 3.0, 8, 5e-4, 16, ("golden/seed.jsonl", "golden/catalog.jsonl"), None, 128),
+}
+
+
+@dataclass
+class SessionOptions:
+    models: tuple[str, ...] = DEFAULT_MODELS
+    profile: str = "quick"
+    systems: tuple[str, ...] = DEFAULT_SYSTEMS
+    golden: tuple[str, ...] | None = None
+    baseline_dir: str = "golden/baselines"
+    update_baseline: bool = False
+    report: str | None = None
+    cache_dir: str | None = None
+    no_cache: bool = False
+    rootdir: str = "."
+
+    def __post_init__(self):
+        from dyag.inference.predict import SYSTEM_KINDS
+        from dyag.models.registry import get_model_spec
+
+        if self.profile not in PROFILES:
+            raise DyagError(f"--dyag-profile must be one of {', '.join(PROFILES)}, got '{self.profile}'")
+        bad = [s for s in self.systems if s not in SYSTEM_KINDS]
+        if bad:
+            raise DyagError(f"--dyag-systems: unknown system(s) {', '.join(bad)} (known: {', '.join(SYSTEM_KINDS)})")
+        if not self.models:
+            raise DyagError("--dyag-models is empty")
+        for name in self.models:
+            get_model_spec(name)  # unknown names are usage errors
+
+
+@dataclass
+class DyagSession:
+    options: SessionOptions
+    worker: str = "main"
+    started: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    records: list[dict] = field(default_factory=list)
+    _results: dict = field(default_factory=dict)
+    _finetuned: dict = field(default_factory=dict)
+    _train_set: Path | None = None
+    run_dir: Path | None = None
+
+    @property
+    def profile(self) -> BenchProfile:
+        return PROFILES[self.options.profile]
+
+    @property
+    def root(self) -> Path:
+        return Path(self.options.rootdir)
+
+    @property
+    def cache_root(self) -> Path:
+        from dyag.utils.paths import dyag_home
+
+        return Path(self.options.cache_dir) if self.options.cache_dir else dyag_home()
+
+    # --- inputs ---------------------------------------------------------------------------
+    def golden_paths(self) -> list[Path]:
+        names = self.options.golden or self.profile.golden
+        return [p if p.is_absolute() else self.root / p for p in map(Path, names)]
+
+    def golden_cases(self) -> list:
+        from dyag.data.golden import read_golden
+
+        cases = [c for path in self.golden_paths() for c in read_golden(path)]
+        return cases[: self.profile.golden_limit] if self.profile.golden_limit else cases
+
+    def kb(self) -> list[dict]:
+        from dyag.data.kb import read_kb, sample_kb_path
+
+        return read_kb(sample_kb_path())
+
+    def training_set(self) -> Path:
+        """The profile's training set, generated once (deterministic, so every worker gets the same file)."""
+        if self._train_set is None:
+            from filelock import FileLock
+
+            from dyag.data.generate import GenerateConfig, generate_training
+
+            out = self.cache_root / "bench" / self.profile.name / "train.jsonl"
+            out.parent.mkdir(parents=True, exist_ok=True)
+            with FileLock(str(out) + ".lock"):
+                if not out.is_file():
+                    generate_training(
+                        GenerateConfig(kb="sample", output=out, method="augmented", count=self.profile.train_count, seed=42)
+                    )
+            self._train_set = out
+        return self._train_set
+
+    # --- models ---------------------------------------------------------------------------
+    def availability(self, model: str) -> tuple[bool, str]:
+        from dyag.models.loading import model_availability
+        from dyag.models.registry import get_model_spec
+
+        spec = get_model_spec(model)
+        if spec.embedded or spec.source in ("random", "local"):
+            return True, "embedded"
+        return model_availability(spec)
+
+    def finetune_config(self, model: str, **overrides):
+        from dyag.training.config import FinetuneConfig
+
+        p = self.profile
+        values = dict(
+            dataset=str(self.training_set()),
+            output=str(self.cache_root / "bench" / p.name / "outputs" / f"{safe_name(model)}-{self.worker}"),
+            base_model=model, epochs=p.epochs, batch_size=p.batch_size, learning_rate=p.learning_rate,
+            lora_rank=p.lora_rank, seed=42, no_cache=self.options.no_cache, overwrite=True,
+            cache_dir=str(self.cache_root / "adapters"),
+        )
+        values.update(overrides)
+        return FinetuneConfig(**values)
+
+    def finetuned(self, model: str):
+        """Train once per model (through the adapter cache shared by all workers)."""
+        if model not in self._finetuned:
+            from dyag.training.sft import finetune
+
+            self._finetuned[model] = finetune(self.finetune_config(model), progress=False)
+        return self._finetuned[model]
+
+    # --- answers and scores ---------------------------------------------------------------
+    def results(self, model: str) -> dict:
+        """Every system's answers for ``model``, scored (results schema v1); computed once."""
+        if model not in self._results:
+            from dyag.pipeline import EvaluationConfig, evaluate_systems
+
+            needs_adapter = any("finetuned" in s for s in self.options.systems)
+            adapter = str(self.finetuned(model).adapter_dir) if needs_adapter else None
+            config = EvaluationConfig(
+                base_model=model, adapter=adapter, systems=self.options.systems,
+                max_new_tokens=self.profile.max_new_tokens, cache=not self.options.no_cache,
+                cache_dir=str(self.cache_root), progress=False,
+            )
+            results = evaluate_systems(config, self.golden_cases(), self.kb())
+            results["run"]["profile"] = self.profile.name
+            results["run"]["golden"] = [str(p) for p in self.golden_paths()]
+            self._results[model] = results
+        return self._results[model]
+
+    def predictions(self, model: str, system: str) -> list[dict]:
+        name = f"{model}/{system}"
+        return [c for c in self.results(model)["cases"] if c["system"] == name]
+
+    def record(self, nodeid: str, data: dict) -> None:
+        self.records.append({"test": nodeid, **data})
+
+    # --- baselines ------------------------------------------------------------------------
+    def baseline_path(self, model: str) -> Path:
+        suffix = "" if self.profile.name == "quick" else f".{self.profile.name}"
+        base = Path(self.options.baseline_dir)
+        base = base if base.is_absolute() else self.root / base
+        return base / f"{safe_name(model).rsplit('-', 1)[0]}{suffix}.json"
+
+    # --- persistence across xdist workers -------------------------------------------------
+    def dump(self, run_dir: Path, *, incomplete: bool) -> Path:
+        part = {"worker": self.worker, "incomplete": incomplete, "results": self._results, "records": self.records}
+        return atomic_write_json(run_dir / f"{self.worker}.json", part, indent=None)
+
+
+def merge_parts(run_dir: Path, *, incomplete: bool, started: str) -> dict:
+    """One results document (schema v1) from every worker's part."""
+    merged: dict = {"schema_version": 1, "run": {}, "training": {}, "cases": [], "aggregates": {}, "tests": []}
+    seen: set[tuple[str, str]] = set()
+    parts = sorted(run_dir.glob("*.json")) if run_dir.is_dir() else []
+    for part_path in parts:
+        part = json.loads(part_path.read_text(encoding="utf-8"))
+        incomplete = incomplete or part.get("incomplete", False)
+        merged["tests"] += part.get("records", [])
+        for model, res in part.get("results", {}).items():
+            if not merged["run"]:
+                merged["run"] = dict(res.get("run", {}))
+            merged["run"].setdefault("models", [])
+            if model not in merged["run"]["models"]:
+                merged["run"]["models"].append(model)
+            merged["training"].update(res.get("training", {}))
+            merged["aggregates"].update(res.get("aggregates", {}))
+            for case in res.get("cases", []):
+                key = (case["id"], case["system"])
+                if key not in seen:
+                    seen.add(key)
+                    merged["cases"].append(case)
+            for key in ("regression",):
+                if key in res:
+                    merged.setdefault(key, {}).update(res[key])
+    merged["run"]["started"] = started
+    merged["run"]["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    merged["run"]["incomplete"] = incomplete
+    merged["run"]["workers"] = len(parts)
+    return merged
+
+
+def new_run_dir(cache_root: Path) -> Path:
+    """Where this run's workers put their parts (created by the first part written)."""
+    return cache_root / "bench" / "runs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
