@@ -8,6 +8,14 @@ from pathlib import Path
 
 import pytest
 
+# pytester's in-process runs drop modules first imported inside them; C extensions such as
+# torch cannot be imported twice in one process, so the heavy libraries are imported here.
+import peft  # noqa: F401,E402
+import sentence_transformers  # noqa: F401,E402
+import torch  # noqa: F401,E402
+import transformers  # noqa: F401,E402
+import trl  # noqa: F401,E402
+
 pytest_plugins = ["pytester"]
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,9 +34,15 @@ def test_quality_score_floor(dyag_scored, dyag_model, dyag_system):
 '''
 
 
+@pytest.fixture(scope="module")
+def shared_home(tmp_path_factory):
+    """One cache for the module: the tiny adapter is trained once, as it would be across runs."""
+    return tmp_path_factory.mktemp("dyag-home")
+
+
 @pytest.fixture()
-def bench(pytester, tmp_path, monkeypatch):
-    monkeypatch.setenv("DYAG_HOME", str(tmp_path / "home"))
+def bench(pytester, shared_home, monkeypatch):
+    monkeypatch.setenv("DYAG_HOME", str(shared_home))
     golden = pytester.path / "golden.jsonl"
     lines = (ROOT / "golden" / "seed.jsonl").read_text(encoding="utf-8").splitlines()[:3]
     golden.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -47,8 +61,8 @@ def test_gates_run_per_model_and_system_and_catch_a_bad_model(bench):
         "*test_no_dialogue_turns?tiny-random-base? PASSED*",
         "*test_no_dialogue_turns?tiny-random-finetuned? PASSED*",
         "*test_quality_score_floor?tiny-random-finetuned? FAILED*",
-        "*mean score * is below the floor 5.0*",
         "*dyag: report out/report.html*",
+        "*mean score * is below the floor 5.0*",
     ])
     result.assert_outcomes(passed=2, failed=2)
     merged = json.loads((bench.path / "out" / "report.json").read_text())
