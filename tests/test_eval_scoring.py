@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
@@ -174,27 +173,14 @@ def _many(n: int):
     return many_preds, many_golden
 
 
-def _time_scoring(n: int) -> float:
+def test_scoring_many_predictions_keeps_every_case_and_system():
+    # Speed is measured by the performance benchmark (make perf), never asserted here.
     kb = read_kb_records(DATA / "kb.jsonl")
-    score_predictions(*_many(1), kb, metrics=TEXT_METRICS, progress=False)  # imports rouge-score/nltk once
-    preds, golden = _many(n)
-    start = time.perf_counter()
+    preds, golden = _many(1_000)
     out = score_predictions(preds, golden, kb, metrics=TEXT_METRICS, progress=False)
-    elapsed = time.perf_counter() - start
-    assert len(out["cases"]) == len(preds) >= n
-    return elapsed
-
-
-def test_scoring_speed_scales_to_ten_thousand_predictions():
-    # 10,000 predictions must take < 30 s on 2 cores; 1,000 get a fifth of that with headroom for a busy machine.
-    elapsed = _time_scoring(1_000)
-    assert elapsed < 6.0, f"{elapsed:.1f} s for 1,000 predictions"
-
-
-@pytest.mark.slow
-def test_ten_thousand_predictions_without_bertscore_take_under_30_s():
-    elapsed = _time_scoring(10_000)
-    assert elapsed < 30.0, f"{elapsed:.1f} s for 10,000 predictions"
+    assert len(out["cases"]) == len(preds) >= 1_000
+    assert {c["system"] for c in out["cases"]} == set(out["aggregates"])
+    assert all(0.0 <= c["score"] <= 10.0 for c in out["cases"])
 
 
 # --- the command line --------------------------------------------------------------------------------
