@@ -48,6 +48,16 @@ class EvaluationConfig:
             raise DyagError(f"--top-k must be >= 1, got {self.top_k}")
 
 
+def base_model_of(adapter: str | None) -> str:
+    """The base model named by an adapter's run.json (for when --base-model is omitted)."""
+    from dyag.inference.generator import check_adapter_dir, read_adapter_manifest
+
+    manifest = read_adapter_manifest(check_adapter_dir(adapter)) if adapter else None
+    if not manifest:
+        raise DyagError("--base-model is required (no adapter run.json names the base model)")
+    return manifest["base_model"]["spec"]
+
+
 def generate_system_predictions(config: EvaluationConfig, cases: list, kb: list[dict] | None) -> tuple[list[dict], str]:
     """Prediction rows for every (system, case); returns (rows, model name)."""
     from dyag.inference.cache import GenerationCache
@@ -59,6 +69,7 @@ def generate_system_predictions(config: EvaluationConfig, cases: list, kb: list[
         raise DyagError("the rag systems need a knowledge base: pass --kb KB.jsonl")
     decoding = DecodingConfig(max_new_tokens=config.max_new_tokens)
     cache = GenerationCache.at(config.cache_dir, enabled=config.cache)
+    base_model = config.base_model or base_model_of(config.adapter)
     retriever = Retriever.build(kb, top_k=config.top_k) if kb and any(s.startswith("rag") for s in config.systems) else None
     rows: list[dict] = []
     model_name = None
@@ -66,7 +77,7 @@ def generate_system_predictions(config: EvaluationConfig, cases: list, kb: list[
         kinds = [s for s in config.systems if ("finetuned" in s) == with_adapter]
         if not kinds:
             continue
-        generator = load_model(config.base_model, config.adapter if with_adapter else None, force_cpu=config.force_cpu)
+        generator = load_model(base_model, config.adapter if with_adapter else None, force_cpu=config.force_cpu)
         model_name = generator.resolved.spec.name
         for kind in kinds:
             rows += generate_predictions(
