@@ -27,8 +27,9 @@ bench: $(STAMP)
 	$(PY) -m pytest benchmarks --dyag-profile quick --dyag-report reports/index.html -q
 	@echo "report: reports/index.html"
 
+# make perf PERF_ARGS=--quick (short run); see python -m benchmarks.perf --help
 perf: $(STAMP)
-	$(PY) -m benchmarks.perf
+	$(PY) -m benchmarks.perf $(PERF_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .tox reports/*.html

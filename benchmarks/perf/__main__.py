@@ -1,0 +1,424 @@
+"""``python -m benchmarks.perf`` (``make perf``): dyag side by side with its references.
+
+Sections (``--sections``, default all):
+
+- ``train``: training throughput, dyag's ``finetune`` vs the plain-trl reference script,
+  same model, data (augmented examples from the sample catalog), epochs, batch, LR, rank;
+- ``generate``: answers/s over golden questions, the harness's batched merged generation vs
+  one ``dyag query-finetuned`` process per question and vs in-process sequential unmerged
+  ``generate()``; plus the share of identical (greedy) answers;
+- ``suite``: the pytest harness on a small golden file, cold (empty adapter and generation
+  caches) vs warm vs one golden case edited;
+- ``matmul``: fp32 and bf16 matmul peak, and training's achieved FLOP/s as a share of it;
+- ``growth``: training time for 10/100/1000 examples, scoring time for 100/1,000/10,000
+  predictions, per item.
+
+Peak RSS of training and evaluation comes from the same children. A and B alternate
+(A B, B A, ...) over ``--reps`` repetitions; the table shows medians and ratios A/B.
+Output: the table, and ``reports/perf.json`` (``{"machine", "pairs", ...}``), which the
+HTML report shows when it is put under ``results["perf"]``.
+
+    python -m benchmarks.perf --quick
+    python -m benchmarks.perf --reps 3 --models smollm2:135m,gemma3:270m
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from benchmarks.perf.common import (
+    ROOT, alternate, machine_info, median, ratio, run_command, run_worker, training_rows,
+)
+from benchmarks.perf.growth import per_item
+
+SECTIONS = ("train", "generate", "suite", "matmul", "growth")
+
+
+@dataclass
+class PerfConfig:
+    """What one ``make perf`` run measures."""
+
+    reps: int = field(default=3, metadata={"help": "A/B repetitions per pair"})
+    models: tuple[str, ...] = field(default=("smollm2:135m", "gemma3:270m"), metadata={"help": "training pair models"})
+    gen_model: str = field(default="smollm2:135m", metadata={"help": "model of the generation pairs"})
+    suite_model: str = field(default="smollm2:135m", metadata={"help": "model of the suite re-run"})
+    examples: int = field(default=100, metadata={"help": "training examples (augmented, sample catalog)"})
+    epochs: float = 1.0
+    batch_size: int = 4
+    learning_rate: float = 2e-4
+    questions: int = field(default=40, metadata={"help": "golden questions answered per generation run"})
+    per_process: int = field(default=5, metadata={"help": "questions answered one process each (extrapolated)"})
+    gen_batch: int = field(default=8, metadata={"help": "batch size of the harness's generation"})
+    max_new_tokens: int = 64
+    suite_cases: int = field(default=4, metadata={"help": "golden cases of the suite re-run"})
+    growth_model: str = "tiny-random"
+    growth_examples: tuple[int, ...] = (10, 100, 1000)
+    growth_predictions: tuple[int, ...] = (100, 1000, 10000)
+    sections: tuple[str, ...] = SECTIONS
+    output: str = str(ROOT / "reports" / "perf.json")
+
+    @classmethod
+    def quick(cls, **overrides) -> "PerfConfig":
+        values = dict(reps=1, models=("smollm2:135m",), questions=16, per_process=2, max_new_tokens=32,
+                      suite_cases=3, suite_model="tiny-random", growth_examples=(10, 100, 300))
+        values.update(overrides)
+        return cls(**values)
+
+
+class Perf:
+    """Runs the sections and collects pairs and tables into one JSON document."""
+
+    def __init__(self, config: PerfConfig, workdir: Path, log=print):
+        self.config = config
+        self.workdir = workdir
+        self.log = log
+        self.doc: dict = {"machine": machine_info(), "settings": asdict(config), "pairs": []}
+        self.adapters: dict[str, str] = {}
+
+    # --- helpers ----------------------------------------------------------------------------
+    def pair(self, name: str, a_label: str, b_label: str, a_runs: list, b_runs: list, unit: str,
+             better: str = "higher", note: str | None = None) -> dict:
+        a_med, b_med = median(a_runs), median(b_runs)
+        row = {"name": name, "a": a_label, "b": b_label, "a_median": a_med, "b_median": b_med, "unit": unit,
+               "ratio": ratio(a_med, b_med), "better": better, "a_runs": a_runs, "b_runs": b_runs}
+        if note:
+            row["note"] = note
+        self.doc["pairs"].append(row)
+        self.log(f"  {name}: {a_label} {a_med} vs {b_label} {b_med} {unit} -> ratio {row['ratio']}")
+        return row
+
+    def table(self, key: str, rows) -> None:
+        self.doc[key] = rows
+
+    # --- 1. training ------------------------------------------------------------------------
+    def train(self) -> None:
+        c = self.config
+        data = str(training_rows(c.examples, self.workdir))
+        for model in c.models:
+            self.log(f"[train] {model}: {c.examples} examples, {c.epochs} epoch(s), batch {c.batch_size}, {c.reps} rep(s)")
+            base = dict(model=model, data=data, epochs=c.epochs, batch_size=c.batch_size, learning_rate=c.learning_rate)
+            counter = iter(range(10**6))
+
+            def run(task):
+                r = run_worker(task, {**base, "workdir": str(self.workdir / f"{task}-{next(counter)}")})
+                r["tokens_per_s"] = round(r["tokens_per_epoch"] * r["epochs"] / r["train_s"], 2)
+                r["samples_per_s"] = round(r["examples"] * r["epochs"] / r["train_s"], 3)
+                self.log(f"    {task}: train {r['train_s']:.1f}s, {r['tokens_per_s']:.1f} tok/s, rss {r['peak_rss_mb']:.0f} MB")
+                return r
+
+            dyag_runs, trl_runs = alternate(c.reps, lambda: run("train_dyag"), lambda: run("train_trl"))
+            self.adapters[model] = dyag_runs[-1]["adapter_dir"]
+            a, b = "dyag finetune", "plain trl SFTTrainer"
+            self.pair(f"training tokens/s · {model}", a, b, [r["tokens_per_s"] for r in dyag_runs],
+                      [r["tokens_per_s"] for r in trl_runs], "tokens/s",
+                      note="real tokens (chat template, no padding) x epochs / trainer.train() wall time")
+            self.pair(f"training samples/s · {model}", a, b, [r["samples_per_s"] for r in dyag_runs],
+                      [r["samples_per_s"] for r in trl_runs], "samples/s")
+            self.pair(f"training end-to-end · {model}", a, b, [r["total_s"] for r in dyag_runs],
+                      [r["total_s"] for r in trl_runs], "s", better="lower",
+                      note="load + tokenize + train + save, in-process")
+            self.pair(f"training peak RSS · {model}", a, b, [r["peak_rss_mb"] for r in dyag_runs],
+                      [r["peak_rss_mb"] for r in trl_runs], "MB", better="lower")
+            self.doc.setdefault("training", []).append({
+                "model": model, "examples": c.examples, "epochs": c.epochs, "batch_size": c.batch_size,
+                "tokens_per_epoch": dyag_runs[0]["tokens_per_epoch"], "total_params": dyag_runs[0]["total_params"],
+                "dyag_steps": dyag_runs[0]["steps"], "trl_steps": trl_runs[0]["steps"],
+                "dyag_loss": median([r["train_loss"] for r in dyag_runs]),
+                "trl_loss": median([r["train_loss"] for r in trl_runs]),
+                "dyag_tokens_per_s": median([r["tokens_per_s"] for r in dyag_runs]),
+                "trl_tokens_per_s": median([r["tokens_per_s"] for r in trl_runs]),
+                "trl_gradient_checkpointing": trl_runs[0].get("gradient_checkpointing"),
+            })
+            self.doc.setdefault("memory", []).append(
+                {"what": f"training {model}", "peak_rss_mb": median([r["peak_rss_mb"] for r in dyag_runs])})
+
+    # --- 2. generation ----------------------------------------------------------------------
+    def adapter_for(self, model: str) -> str:
+        if model not in self.adapters:
+            c = self.config
+            self.log(f"[generate] training an adapter for {model} first")
+            r = run_worker("train_dyag", dict(model=model, data=str(training_rows(c.examples, self.workdir)),
+                                              epochs=c.epochs, batch_size=c.batch_size, learning_rate=c.learning_rate,
+                                              workdir=str(self.workdir / "gen-adapter")))
+            self.adapters[model] = r["adapter_dir"]
+        return self.adapters[model]
+
+    def generate(self) -> None:
+        c = self.config
+        model, adapter = c.gen_model, self.adapter_for(c.gen_model)
+        golden = str(ROOT / "golden" / "catalog.jsonl")
+        self.log(f"[generate] {model}: {c.questions} questions, {c.max_new_tokens} new tokens max, {c.reps} rep(s)")
+        params = dict(model=model, adapter=adapter, golden=golden, n=c.questions, max_new_tokens=c.max_new_tokens,
+                      batch_size=c.gen_batch)
+
+        def run(mode):
+            r = run_worker("generate", {**params, "mode": mode})
+            r["answers_per_s"] = round(r["n"] / r["generate_s"], 4)
+            r["answers_per_s_with_load"] = round(r["n"] / (r["generate_s"] + r["load_s"]), 4)
+            self.log(f"    {mode}: {r['generate_s']:.1f}s for {r['n']} answers (+{r['load_s']:.1f}s load), "
+                     f"{r['new_tokens']} new tokens, rss {r['peak_rss_mb']:.0f} MB")
+            return r
+
+        batched, sequential = alternate(c.reps, lambda: run("batched"), lambda: run("sequential"))
+        same = sum(x == y for x, y in zip(batched[0]["answers"], sequential[0]["answers"]))
+        per_process = self.per_process_workflow(model, adapter, golden)
+        self.pair(f"answers/s · batched merged vs one process per question · {model}",
+                  f"Generator.generate, merged, batch {c.gen_batch} (with model load)",
+                  "dyag query-finetuned, one process per question",
+                  [r["answers_per_s_with_load"] for r in batched], per_process["answers_per_s_runs"], "answers/s",
+                  note=f"per-process side measured on {per_process['n']} questions and extrapolated per answer; "
+                       "batched side includes its one model load")
+        self.pair(f"answers/s · batched merged vs sequential unmerged · {model}",
+                  f"Generator.generate, merged, batch {c.gen_batch}", "PeftModel (unmerged), one generate() per question",
+                  [r["answers_per_s"] for r in batched], [r["answers_per_s"] for r in sequential], "answers/s",
+                  note="generation time only (model already loaded)")
+        self.doc["generation"] = {
+            "model": model, "questions": batched[0]["n"], "max_new_tokens": c.max_new_tokens, "batch_size": c.gen_batch,
+            "identical_greedy_answers": f"{same}/{batched[0]['n']}",
+            "identical_share": round(same / batched[0]["n"], 3),
+            "batched_new_tokens": batched[0]["new_tokens"], "sequential_new_tokens": sequential[0]["new_tokens"],
+            "batched_stopped": batched[0]["stopped"], "per_process_seconds_each": per_process["seconds"],
+        }
+        self.doc.setdefault("memory", []).append(
+            {"what": f"evaluation (batched generation) {model}", "peak_rss_mb": median([r["peak_rss_mb"] for r in batched])})
+
+    def per_process_workflow(self, model: str, adapter: str, golden: str) -> dict:
+        from dyag.data.golden import read_golden
+
+        c = self.config
+        questions = [case.question for case in read_golden(golden)][: c.per_process]
+        seconds = []
+        for q in questions:
+            argv = [sys.executable, "-m", "dyag", "query-finetuned", q, "--model", adapter, "--base-model", model,
+                    "--no-cache", "--max-new-tokens", str(c.max_new_tokens)]
+            r = run_command(argv)
+            if r["returncode"] != 0:
+                raise RuntimeError(f"{shlex.join(argv)} failed: {r['stderr'][-1000:]}")
+            seconds.append(r["wall_s"])
+            self.log(f"    dyag query-finetuned (one process): {r['wall_s']:.1f}s")
+        return {"n": len(questions), "seconds": seconds, "answers_per_s_runs": [round(1 / s, 4) for s in seconds]}
+
+    # --- 3. suite re-run --------------------------------------------------------------------
+    def suite(self) -> None:
+        from dyag.data.golden import read_golden, write_golden
+
+        c = self.config
+        golden = self.workdir / "suite" / "golden.jsonl"
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        cases = read_golden(ROOT / "golden" / "seed.jsonl")[: c.suite_cases]
+        write_golden(golden, cases)
+        cache = self.workdir / "suite" / "cache"
+        report = self.workdir / "suite" / "index.html"
+        argv = [sys.executable, "-m", "pytest", str(ROOT / "benchmarks"), "-q", "-p", "no:cacheprovider",
+                "--dyag-profile", "quick", "--dyag-models", c.suite_model, "--dyag-golden", str(golden),
+                "--dyag-cache", str(cache), "--dyag-report", str(report)]
+        self.log(f"[suite] {shlex.join(argv)}")
+        rows = []
+        for phase in ("cold", "warm", "one case edited"):
+            if phase == "one case edited":
+                cases[0].question = cases[0].question.rstrip(" ?") + " exactement ?"
+                write_golden(golden, cases)
+            r = run_command(argv)
+            results = json.loads(report.with_suffix(".json").read_text(encoding="utf-8"))
+            answers = results.get("cases", [])
+            regenerated = sum(not (a.get("meta") or {}).get("cached", False) for a in answers)
+            rows.append({"phase": phase, "seconds": r["wall_s"], "answers": len(answers), "regenerated": regenerated,
+                         "pytest_exit": r["returncode"], "peak_rss_mb": r["peak_rss_mb"]})
+            self.log(f"    {phase}: {r['wall_s']:.1f}s, {regenerated}/{len(answers)} answers generated, "
+                     f"pytest exit {r['returncode']}")
+        self.table("suite", rows)
+        self.pair(f"suite re-run · warm vs cold · {c.suite_model}", "warm (nothing changed)", "cold (empty caches)",
+                  [rows[1]["seconds"]], [rows[0]["seconds"]], "s", better="lower",
+                  note=f"pytest benchmarks --dyag-profile quick on {c.suite_cases} golden cases; ratio = warm/cold")
+        self.pair(f"suite re-run · one case edited vs cold · {c.suite_model}", "one golden case edited",
+                  "cold (empty caches)", [rows[2]["seconds"]], [rows[0]["seconds"]], "s", better="lower",
+                  note=f"{rows[2]['regenerated']} answers regenerated (one case x each system)")
+
+    # --- 5. matmul peak and achieved FLOP/s --------------------------------------------------
+    def matmul(self) -> None:
+        self.log("[matmul] 2048x2048")
+        peaks = run_worker("matmul", {"size": 2048})
+        peaks.pop("wall_s", None)
+        self.doc["matmul"] = {f"{k}_gflops": v["gflops"] for k, v in peaks.items()}
+        self.doc["matmul"]["device"] = next(iter(peaks.values()))["device"]
+        fp32 = peaks["float32"]["gflops"]
+        bf16 = peaks["bfloat16"]["gflops"]
+        self.log(f"    fp32 {fp32} GFLOP/s, bf16 {bf16} GFLOP/s (x{bf16 / fp32:.2f})")
+        rows = []
+        for t in self.doc.get("training", []):
+            for side in ("dyag", "trl"):
+                achieved = 6 * t["total_params"] * t[f"{side}_tokens_per_s"] / 1e9
+                rows.append({"model": t["model"], "side": side, "tokens_per_s": t[f"{side}_tokens_per_s"],
+                             "achieved_gflops_6N": round(achieved, 3),
+                             "share_of_fp32_peak": round(achieved / fp32, 4),
+                             "share_of_bf16_peak": round(achieved / bf16, 4)})
+        self.table("flops", rows)
+
+    # --- 6. growth --------------------------------------------------------------------------
+    def growth(self) -> None:
+        c = self.config
+        self.log(f"[growth] training {c.growth_model}: {c.growth_examples} examples")
+        rows = []
+        for n in c.growth_examples:
+            r = run_worker("train_dyag", dict(model=c.growth_model, data=str(training_rows(n, self.workdir)), epochs=1,
+                                              batch_size=c.batch_size, learning_rate=c.learning_rate,
+                                              workdir=str(self.workdir / f"growth-{n}")))
+            rows.append({"examples": n, "train_s": r["train_s"], "steps": r["steps"], "total_s": r["total_s"]})
+            self.log(f"    {n} examples: {r['train_s']:.1f}s")
+        self.table("growth_training", per_item(rows, "examples", "train_s"))
+        self.log(f"[growth] scoring {c.growth_predictions} predictions (no BERTScore)")
+        rows = []
+        golden = str(ROOT / "golden" / "catalog.jsonl")
+        for n in c.growth_predictions:
+            r = run_worker("score", {"golden": golden, "n": n})
+            rows.append({"predictions": n, "score_s": r["score_s"], "peak_rss_mb": r["peak_rss_mb"]})
+            self.log(f"    {n} predictions: {r['score_s']:.2f}s")
+        self.table("growth_scoring", per_item(rows, "predictions", "score_s"))
+
+    # --- run --------------------------------------------------------------------------------
+    def run(self) -> dict:
+        started = time.perf_counter()
+        for section in SECTIONS:
+            if section in self.config.sections:
+                getattr(self, section)()
+        self.doc["targets"] = targets(self.doc)
+        self.doc["elapsed_s"] = round(time.perf_counter() - started, 1)
+        return self.doc
+
+
+def targets(doc: dict) -> list[dict]:
+    """The issue's targets, checked against what this run measured (those it measured)."""
+    rows = []
+
+    def add(target, measured, met):
+        rows.append({"target": target, "measured": measured, "met": met})
+
+    gpu = bool(doc["machine"].get("cuda"))
+    for p in doc["pairs"]:
+        name, r = p["name"], p["ratio"]
+        if r is None:
+            continue
+        if name.startswith("training tokens/s"):
+            goal = 3.0 if gpu else 1.5
+            add(f"{name} >= {goal}x reference", r, r >= goal)
+        elif "one process per question" in name:
+            add(f"{name} >= 20x", r, r >= 20)
+        elif "sequential unmerged" in name:
+            goal = 10.0 if gpu else 3.0
+            add(f"{name} >= {goal}x", r, r >= goal)
+        elif "warm vs cold" in name:
+            add(f"{name} <= 5%", r, r <= 0.05)
+    gen = doc.get("generation")
+    if gen:
+        add("greedy batched answers identical to sequential", gen["identical_greedy_answers"], gen["identical_share"] == 1.0)
+    for row in doc.get("suite", []):
+        if row["phase"] == "one case edited":
+            systems = max(1, row["answers"] // max(1, doc["settings"]["suite_cases"]))
+            add("one golden case edited regenerates one case (per system)", row["regenerated"],
+                row["regenerated"] == systems)
+    limits = {"smollm2:135m": 2500, "gemma3:270m": 4000}
+    for m in doc.get("memory", []):
+        for model, limit in limits.items():
+            if m["what"] == f"training {model}" and m["peak_rss_mb"]:
+                add(f"peak RSS training {model} <= {limit} MB", m["peak_rss_mb"], m["peak_rss_mb"] <= limit)
+    for row in doc.get("growth_scoring", []):
+        if row["predictions"] == 10000:
+            add("scoring 10,000 predictions (no BERTScore) < 30 s", row["score_s"], row["score_s"] < 30)
+    return rows
+
+
+def format_table(doc: dict) -> str:
+    lines = [f"{'pair':<72} {'A median':>10} {'B median':>10} {'unit':<10} {'A/B':>7}"]
+    for p in doc["pairs"]:
+        lines.append(f"{p['name'][:72]:<72} {_num(p['a_median']):>10} {_num(p['b_median']):>10} {p['unit']:<10} "
+                     f"{_num(p['ratio']):>7}")
+        lines.append(f"    A = {p['a']}; B = {p['b']}" + (f"  ({p['note']})" if p.get("note") else ""))
+    for key in ("flops", "suite", "growth_training", "growth_scoring", "memory", "targets"):
+        rows = doc.get(key)
+        if rows:
+            lines.append(f"\n{key}:")
+            for row in rows:
+                lines.append("  " + ", ".join(f"{k}={_num(v)}" for k, v in row.items()))
+    for key in ("generation", "matmul"):
+        if doc.get(key):
+            lines.append(f"\n{key}: " + ", ".join(f"{k}={_num(v)}" for k, v in doc[key].items()))
+    return "\n".join(lines)
+
+
+def _num(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}" if abs(v) < 1000 else f"{v:.0f}"
+    return str(v)
+
+
+def parse_args(argv=None) -> tuple[PerfConfig, argparse.Namespace]:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.perf", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short run: 1 rep, smollm2 only, fewer questions")
+    parser.add_argument("--reps", type=int, help="A/B repetitions (default 3, quick 1)")
+    parser.add_argument("--models", help="comma list of training pair models (default smollm2:135m,gemma3:270m)")
+    parser.add_argument("--gen-model", help="generation pair model (default smollm2:135m)")
+    parser.add_argument("--suite-model", help="suite re-run model (default smollm2:135m, quick tiny-random)")
+    parser.add_argument("--examples", type=int, help="training examples (default 100)")
+    parser.add_argument("--epochs", type=float)
+    parser.add_argument("--questions", type=int, help="golden questions per generation run (default 40)")
+    parser.add_argument("--per-process", type=int, help="questions answered one process each (default 5)")
+    parser.add_argument("--gen-batch", type=int, help="harness generation batch size (default 8)")
+    parser.add_argument("--max-new-tokens", type=int)
+    parser.add_argument("--sections", help=f"comma list of {', '.join(SECTIONS)} (default all)")
+    parser.add_argument("--output", help="perf.json path (default reports/perf.json)")
+    parser.add_argument("--workdir", help="keep intermediate files here (default: a temporary directory)")
+    args = parser.parse_args(argv)
+    overrides = {}
+    for name in ("reps", "examples", "epochs", "questions", "per_process", "gen_batch", "max_new_tokens",
+                 "gen_model", "suite_model", "output"):
+        if getattr(args, name) is not None:
+            overrides[name] = getattr(args, name)
+    if args.models:
+        overrides["models"] = tuple(m.strip() for m in args.models.split(",") if m.strip())
+    if args.sections:
+        sections = tuple(s.strip() for s in args.sections.split(",") if s.strip())
+        unknown = [s for s in sections if s not in SECTIONS]
+        if unknown:
+            parser.error(f"unknown section(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
+        overrides["sections"] = sections
+    config = PerfConfig.quick(**overrides) if args.quick else PerfConfig(**overrides)
+    if config.reps < 1:
+        parser.error("--reps must be >= 1")
+    return config, args
+
+
+def run_perf(config: PerfConfig, workdir: Path | None = None, log=print) -> dict:
+    """Run the benchmark and write ``config.output``; returns the perf document."""
+    from dyag.utils.atomic import atomic_write_json
+
+    if workdir is None:
+        with tempfile.TemporaryDirectory(prefix="dyag-perf-") as tmp:
+            return run_perf(config, Path(tmp), log)
+    workdir.mkdir(parents=True, exist_ok=True)
+    doc = Perf(config, workdir, log).run()
+    atomic_write_json(config.output, doc)
+    return doc
+
+
+def main(argv=None) -> int:
+    config, args = parse_args(argv)
+    doc = run_perf(config, Path(args.workdir) if args.workdir else None)
+    doc["command"] = shlex.join(["python", "-m", "benchmarks.perf", *(sys.argv[1:] if argv is None else argv)])
+    from dyag.utils.atomic import atomic_write_json
+
+    atomic_write_json(config.output, doc)
+    print()
+    print(format_table(doc))
+    print(f"\nwrote {config.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,118 @@
+"""The performance benchmark's machinery on tiny-random (no timing assertions), and packing's
+attention boundaries: a packed, padding-free row must score each example as if it were alone."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+ROWS = [
+    {"messages": [{"role": "user", "content": f"Qui héberge APP{i} ?"},
+                  {"role": "assistant", "content": f"APP{i} est hébergée par le Datacenter {i}" + " et sauvegardée" * i + "."}]}
+    for i in range(6)
+]
+
+
+@pytest.fixture()
+def home(tmp_path, monkeypatch):
+    """A private DYAG_HOME whose models are the already materialized ones (no rebuild)."""
+    from dyag.utils.paths import dyag_home
+
+    models = dyag_home() / "models"
+    home = tmp_path / "home"
+    home.mkdir()
+    if models.is_dir():
+        (home / "models").symlink_to(models, target_is_directory=True)
+    monkeypatch.setenv("DYAG_HOME", str(home))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return home
+
+
+@pytest.mark.slow
+def test_perf_benchmark_writes_pairs_and_tables(home, tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT))  # benchmarks/ is not an installed package
+    from benchmarks.perf.__main__ import PerfConfig, format_table, run_perf
+
+    out = tmp_path / "perf.json"
+    config = PerfConfig(
+        reps=1, models=("tiny-random",), gen_model="tiny-random", examples=4, batch_size=2, questions=2,
+        per_process=1, max_new_tokens=3, growth_model="tiny-random", growth_examples=(2, 4),
+        growth_predictions=(4, 8), sections=("train", "generate", "matmul", "growth"), output=str(out),
+    )
+    doc = run_perf(config, tmp_path / "work", log=lambda *_: None)
+    on_disk = json.loads(out.read_text(encoding="utf-8"))
+    assert on_disk["pairs"] == doc["pairs"]
+    assert {"machine", "settings", "pairs", "training", "generation", "matmul", "flops", "memory",
+            "growth_training", "growth_scoring", "targets"} <= set(on_disk)
+    assert on_disk["machine"]["cores"] >= 1
+    names = [p["name"] for p in on_disk["pairs"]]
+    assert any(n.startswith("training tokens/s · tiny-random") for n in names)
+    assert any("one process per question" in n for n in names)
+    assert any("sequential unmerged" in n for n in names)
+    for p in on_disk["pairs"]:
+        assert set(p) >= {"name", "a", "b", "a_median", "b_median", "unit", "ratio"}
+        assert p["a_median"] > 0 and p["b_median"] > 0
+        assert p["ratio"] == pytest.approx(p["a_median"] / p["b_median"], rel=1e-2)
+    assert on_disk["generation"]["questions"] == 2
+    assert 0 <= on_disk["generation"]["identical_share"] <= 1
+    assert [r["examples"] for r in on_disk["growth_training"]] == [2, 4]
+    assert [r["predictions"] for r in on_disk["growth_scoring"]] == [4, 8]
+    assert on_disk["matmul"]["float32_gflops"] > 0
+    assert "training tokens/s · tiny-random" in format_table(on_disk)
+
+
+def test_perf_json_renders_in_the_html_report(tmp_path):
+    """The report shows a results["perf"] dict: the perf document's shape must fit it."""
+    from dyag.report.render import build_html
+    from dyag.report.results import as_source
+
+    results = {"schema_version": 1, "run": {}, "training": {}, "cases": [], "aggregates": {},
+               "perf": {"machine": {"cores": 2}, "pairs": [{"name": "training tokens/s · x", "a": "dyag", "b": "trl",
+                                                             "a_median": 150.0, "b_median": 100.0,
+                                                             "unit": "tokens/s", "ratio": 1.5}]}}
+    html = build_html([as_source(results, 0)], lang="en")
+    assert "training tokens/s · x" in html and 'id="perf"' in html
+
+
+def test_packed_rows_keep_attention_inside_each_example(home, tmp_path):
+    """dyag's packing (trl bfd, padding-free) on CPU sdpa: the packed batch's per-example loss
+    equals each example's loss alone; attending across the boundary would change it."""
+    import torch
+
+    from dyag.models.loading import resolve_model
+    from dyag.training.config import FinetuneConfig
+    from dyag.training.sft import build_trainer
+    from dyag.utils.device import pick_device
+
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in ROWS), encoding="utf-8")
+    cfg = FinetuneConfig(dataset=str(data), output=str(tmp_path / "out"), base_model="tiny-random", batch_size=3,
+                         max_steps=1, lora_rank=4, packing=True)
+    trainer = build_trainer(cfg, resolve_model("tiny-random"), pick_device(True), ROWS, output_dir=tmp_path / "w",
+                            progress=False)
+    assert trainer.padding_free, "bfd packing must be padding-free (position_ids carry the boundaries)"
+    batch = trainer.data_collator([trainer.train_dataset[i] for i in range(len(trainer.train_dataset))])
+    assert batch["input_ids"].shape[0] == 1 and "attention_mask" not in batch
+    model = trainer.model.eval()
+    inputs = {k: v for k, v in batch.items() if k != "labels"}
+    with torch.no_grad():
+        logits = model(**inputs).logits[0]
+        starts = (batch["position_ids"][0] == 0).nonzero().flatten().tolist() + [batch["input_ids"].shape[1]]
+        assert len(starts) - 1 == len(ROWS), "every example is in the packed batch"
+        labels = batch["labels"][0]
+        for lo, hi in zip(starts, starts[1:]):
+            alone = model(input_ids=batch["input_ids"][:, lo:hi]).logits[0]
+            assert torch.allclose(logits[lo:hi], alone, atol=1e-4)
+            seg_labels = labels[lo + 1:hi]
+            packed_loss = torch.nn.functional.cross_entropy(logits[lo:hi - 1], seg_labels, ignore_index=-100)
+            alone_loss = torch.nn.functional.cross_entropy(alone[:-1], seg_labels, ignore_index=-100)
+            assert packed_loss.item() == pytest.approx(alone_loss.item(), abs=1e-5)
+        # The control: the same row and positions with a plain all-ones mask lets later examples see earlier ones.
+        crossed = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"],
+                        attention_mask=torch.ones_like(batch["input_ids"])).logits[0]
+        lo, hi = starts[-2], starts[-1]
+        assert not torch.allclose(crossed[lo:hi], model(input_ids=batch["input_ids"][:, lo:hi]).logits[0], atol=1e-4)
