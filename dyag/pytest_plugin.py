@@ -32,6 +32,7 @@ OPTIONS = {
     "report": ("write the HTML report here (and the results JSON beside it)", None, False),
     "cache": ("cache root for adapters, generations and runs (default: $DYAG_HOME)", None, False),
     "no-cache": ("retrain adapters and regenerate answers", False, True),
+    "degrade": ("train on deliberately bad data (fake-dialogue) to check that the gates catch it", None, False),
 }
 
 
@@ -79,6 +80,7 @@ def pytest_configure(config):
             report=_option(config, "report"),
             cache_dir=_option(config, "cache"),
             no_cache=bool(_option(config, "no-cache")),
+            degrade=_option(config, "degrade"),
             rootdir=str(config.rootpath),
         )
     except DyagError as exc:

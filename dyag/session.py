@@ -50,6 +50,22 @@ PROFILES = {
 }
 
 
+# Deliberately bad training data, to check that the gates catch a bad adapter: every answer
+# goes on with an invented exchange, the failure the seed saw with TinyLlama.
+FAKE_TURNS = "\nUtilisateur : Merci pour ces informations.\nAssistant : Avec plaisir ! Avez-vous d'autres questions ?"
+DEGRADATIONS = {"fake-dialogue": FAKE_TURNS}
+
+
+def degrade_rows(rows: list[dict], how: str) -> list[dict]:
+    tail = DEGRADATIONS[how]
+    out = []
+    for row in rows:
+        messages = [dict(m) for m in row["messages"]]
+        messages[-1]["content"] += tail
+        out.append({**row, "messages": messages})
+    return out
+
+
 @dataclass
 class SessionOptions:
     models: tuple[str, ...] = DEFAULT_MODELS
@@ -61,6 +77,7 @@ class SessionOptions:
     report: str | None = None
     cache_dir: str | None = None
     no_cache: bool = False
+    degrade: str | None = None
     rootdir: str = "."
 
     def __post_init__(self):
@@ -74,6 +91,8 @@ class SessionOptions:
             raise DyagError(f"--dyag-systems: unknown system(s) {', '.join(bad)} (known: {', '.join(SYSTEM_KINDS)})")
         if not self.models:
             raise DyagError("--dyag-models is empty")
+        if self.degrade is not None and self.degrade not in DEGRADATIONS:
+            raise DyagError(f"--dyag-degrade must be one of {', '.join(DEGRADATIONS)}, got '{self.degrade}'")
         for name in self.models:
             get_model_spec(name)  # unknown names are usage errors
 
@@ -137,16 +156,22 @@ class DyagSession:
             records = self.training_kb()
             if not records:
                 raise DyagError("the golden cases name no application of the catalog to train on")
-            key = sha256_json({"kb": records, "profile": self.profile.name})[:16]
+            key = sha256_json({"kb": records, "profile": self.profile.name, "degrade": self.options.degrade})[:16]
             folder = self.cache_root / "bench" / self.profile.name / key
             out = folder / "train.jsonl"
             folder.mkdir(parents=True, exist_ok=True)
             with FileLock(str(folder / "train.lock")):
                 if not out.is_file():
                     atomic_write_jsonl(folder / "kb.jsonl", records)
+                    generated = folder / "generated.jsonl"
                     generate_training(GenerateConfig(
-                        kb=folder / "kb.jsonl", output=out, method="augmented", count=self.profile.train_count, seed=42
+                        kb=folder / "kb.jsonl", output=generated, method="augmented",
+                        count=self.profile.train_count, seed=42,
                     ))
+                    from dyag.utils.jsonl import read_jsonl
+
+                    rows = read_jsonl(generated)
+                    atomic_write_jsonl(out, degrade_rows(rows, self.options.degrade) if self.options.degrade else rows)
             self._train_set = out
         return self._train_set
 

@@ -105,41 +105,14 @@ def as_kb_index(kb: Any) -> KbIndex | None:
 
 
 def read_golden_cases(path: str | os.PathLike) -> list:
-    """Golden cases from ``path`` with dyag's golden reader (falls back to a minimal one)."""
-    try:
-        from dyag.data.golden import read_golden
-    except ImportError:
-        return _read_golden_minimal(path)
+    """Golden cases from ``path`` (dyag's golden reader)."""
+    from dyag.data.golden import read_golden
+
     return read_golden(path)
 
 
 def read_kb_records(path: str | os.PathLike) -> list[dict]:
-    """Knowledge-base records from ``path`` with dyag's KB reader (falls back to a minimal one)."""
-    try:
-        from dyag.data.kb import read_kb
-    except ImportError:
-        from dyag.utils.jsonl import iter_jsonl, require_field
+    """Knowledge-base records from ``path`` (dyag's KB reader; ``sample`` is the packaged catalog)."""
+    from dyag.data.kb import read_kb, resolve_kb_path
 
-        rows = []
-        for lineno, obj in iter_jsonl(path, what="knowledge base"):
-            require_field(path, lineno, obj, "id", str)
-            rows.append(obj)
-        return rows
-    return read_kb(path)
-
-
-def _read_golden_minimal(path) -> list[dict]:
-    from dyag.utils.jsonl import iter_jsonl, require_field
-
-    cases, seen = [], {}
-    for lineno, obj in iter_jsonl(path, what="golden file"):
-        case_id = require_field(path, lineno, obj, "id", str)
-        require_field(path, lineno, obj, "question", str)
-        require_field(path, lineno, obj, "reference", str, nonempty=False)
-        if case_id in seen:
-            raise DyagError(f"{path}:{lineno}: duplicate golden id {case_id!r} (first on line {seen[case_id]})")
-        seen[case_id] = lineno
-        cases.append(obj)
-    if not cases:
-        raise DyagError(f"{path}: empty golden file (no JSON lines)")
-    return cases
+    return read_kb(resolve_kb_path(path))
