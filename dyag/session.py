@@ -45,7 +45,7 @@ class BenchProfile:
 PROFILES = {
     # quick: the seed's experiment at CI size — learn the applications the seed questions ask
     # about (GIDAF, 6Tzen: 87 paraphrased examples), then answer those questions.
-    "quick": BenchProfile("quick", "golden", None, 2.0, 8, 1e-3, 16, ("golden/seed.jsonl",), None, 64),
+    "quick": BenchProfile("quick", "golden", None, 2.0, 8, 5e-4, 16, ("golden/seed.jsonl",), None, 64),
     "full": BenchProfile("full", "all", 600, 2.0, 8, 5e-4, 16, ("golden/seed.jsonl", "golden/catalog.jsonl"), None, 128),
 }
 
