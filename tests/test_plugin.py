@@ -121,3 +121,20 @@ def test_xdist_workers_share_caches_and_merge_into_one_report(bench):
     merged = json.loads((bench.path / "r" / "index.json").read_text())
     assert merged["run"]["workers"] >= 1
     assert len(merged["cases"]) == 3 and len(merged["tests"]) == 1
+
+
+def test_ctrl_c_keeps_partial_results_marked_incomplete(bench):
+    bench.makepyfile(test_interrupt='''
+def test_first(dyag_results):
+    dyag_results.record(gate="first", value=1)
+
+def test_second():
+    raise KeyboardInterrupt
+''')
+    result = bench.runpytest_subprocess("test_interrupt.py", "--dyag-models", "tiny-random",
+                                        "--dyag-report", "r/index.html", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    merged = json.loads((bench.path / "r" / "index.json").read_text())
+    assert merged["run"]["incomplete"] is True
+    assert [t["gate"] for t in merged["tests"]] == ["first"]
+    result.stdout.fnmatch_lines(["*interrupted: results are marked incomplete*"])
