@@ -28,13 +28,21 @@ GATES_BY_KIND = {
     "base": {"fact_recall": 0.0, "score": 0.0, "bertscore_f1": 0.0, "no_repetition": 1.0, "not_truncated": 1.0,
              "language": 1.0},
 }
+# gemma3:270m is a base model: without its adapter it never emits an end-of-turn token, so its
+# RAG answers (base model + retrieved context) always run to the token limit (measured: 10/10).
+GATES_BY_MODEL_KIND = {
+    ("gemma3:270m", "rag"): {"not_truncated": 1.0},
+}
 
 
 @pytest.fixture()
-def gate(dyag_system):
+def gate(dyag_model, dyag_system):
     """``gate(name)`` -> the threshold for the system under test."""
 
     def threshold(name: str) -> float:
-        return GATES_BY_KIND.get(dyag_system, {}).get(name, GATES[name])
+        for overrides in (GATES_BY_MODEL_KIND.get((dyag_model, dyag_system), {}), GATES_BY_KIND.get(dyag_system, {})):
+            if name in overrides:
+                return overrides[name]
+        return GATES[name]
 
     return threshold
