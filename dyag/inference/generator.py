@@ -52,7 +52,9 @@ class Generator:
         self.resolved = resolved
         self.device = device
         self.adapter_dir = adapter_dir
-        self.end_ids = _end_ids(tokenizer, resolved.spec)
+        from dyag.models.loading import end_of_turn_ids
+
+        self.end_ids = end_of_turn_ids(tokenizer, resolved.spec)
         self.adapter_sha256 = sha256_file(adapter_dir / "adapter_model.safetensors") if adapter_dir else None
 
     @property
@@ -117,18 +119,6 @@ class Generator:
         return [a.text for a in self.generate(prompts, cfg, batch_size=batch_size)]
 
 
-def _end_ids(tokenizer, spec) -> list[int]:
-    ids = []
-    for tok in (getattr(spec, "end_of_turn", None), tokenizer.eos_token):
-        if tok:
-            tid = tokenizer.convert_tokens_to_ids(tok)
-            if isinstance(tid, int) and tid != tokenizer.unk_token_id and tid not in ids:
-                ids.append(tid)
-    if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in ids:
-        ids.append(tokenizer.eos_token_id)
-    return ids
-
-
 def read_adapter_manifest(adapter_dir: Path) -> dict | None:
     """The run.json beside ``<output>/final`` (or inside the adapter dir), if any."""
     for candidate in (adapter_dir.parent / "run.json", adapter_dir / "run.json"):
@@ -167,9 +157,9 @@ def load_model(
     Without ``base``, the adapter's manifest names it. An adapter trained on another
     base model than ``base`` is refused.
     """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
-    from dyag.models.loading import resolve_model
+    from dyag.models.loading import load_tokenizer, resolve_model
     from dyag.utils.device import pick_device
 
     adapter_dir = check_adapter_dir(adapter) if adapter else None
@@ -182,9 +172,7 @@ def load_model(
     if manifest:
         _check_same_base(manifest, resolved, adapter_dir)
     device = pick_device(force_cpu)
-    tokenizer = AutoTokenizer.from_pretrained(resolved.path)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer = load_tokenizer(resolved, trust_remote_code=trust_remote_code)
     model = AutoModelForCausalLM.from_pretrained(resolved.path, dtype=device.dtype, trust_remote_code=trust_remote_code)
     if adapter_dir:
         from peft import PeftModel

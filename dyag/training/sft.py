@@ -112,12 +112,12 @@ def build_trainer(config: FinetuneConfig, resolved, device, train_rows, eval_row
     import torch
     from datasets import Dataset
     from peft import LoraConfig
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
     from trl import SFTConfig, SFTTrainer
 
-    tokenizer = AutoTokenizer.from_pretrained(resolved.path)
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    from dyag.models.loading import load_tokenizer
+
+    tokenizer = load_tokenizer(resolved, trust_remote_code=config.trust_remote_code)
     model = AutoModelForCausalLM.from_pretrained(
         resolved.path, dtype=device.dtype, trust_remote_code=config.trust_remote_code
     )
