@@ -44,3 +44,14 @@ def load_metric(name: str, **init_kwargs):
         init_kwargs.setdefault("keep_in_memory", True)
         _LOADED[key] = evaluate.load(metric_path(name), **init_kwargs)
     return _LOADED[key]
+
+
+def text_pair_features() -> list:
+    """The input schemas shared by the reference-based modules: one reference, or a list of them."""
+    import datasets
+
+    text = datasets.Value("string")
+    return [
+        datasets.Features({"predictions": text, "references": datasets.Sequence(text)}),
+        datasets.Features({"predictions": text, "references": text}),
+    ]

@@ -5,9 +5,9 @@ Scores are on sacrebleu's 0-100 scale and equal ``sacrebleu.corpus_bleu`` and
 ``sacrebleu.sentence_bleu`` (13a tokenizer, "exp" smoothing, effective order per sentence).
 """
 
-import datasets
 import evaluate
 
+from dyag.evaluation.metrics import text_pair_features
 from dyag.evaluation.textmetrics import corpus_bleu, sentence_bleu
 
 _DESCRIPTION = "BLEU from sacrebleu: corpus BLEU and smoothed sentence BLEU per prediction (0-100)."
@@ -34,12 +34,7 @@ class Bleu(evaluate.Metric):
             description=_DESCRIPTION,
             citation=_CITATION,
             inputs_description=_KWARGS,
-            features=[
-                datasets.Features(
-                    {"predictions": datasets.Value("string"), "references": datasets.Sequence(datasets.Value("string"))}
-                ),
-                datasets.Features({"predictions": datasets.Value("string"), "references": datasets.Value("string")}),
-            ],
+            features=text_pair_features(),
             reference_urls=["https://github.com/mjpost/sacrebleu"],
         )
 

@@ -3,9 +3,9 @@
 Case, accents, punctuation and whitespace are ignored: "GIDAF." matches "gidaf".
 """
 
-import datasets
 import evaluate
 
+from dyag.evaluation.metrics import text_pair_features
 from dyag.evaluation.textmetrics import exact_match
 
 _DESCRIPTION = "Exact match after normalization of case, accents, punctuation and whitespace."
@@ -26,12 +26,7 @@ class ExactMatch(evaluate.Metric):
             description=_DESCRIPTION,
             citation="",
             inputs_description=_KWARGS,
-            features=[
-                datasets.Features(
-                    {"predictions": datasets.Value("string"), "references": datasets.Sequence(datasets.Value("string"))}
-                ),
-                datasets.Features({"predictions": datasets.Value("string"), "references": datasets.Value("string")}),
-            ],
+            features=text_pair_features(),
         )
 
     def _compute(self, predictions, references, facts=None):

@@ -5,9 +5,9 @@ this one keeps letters of any script, lowercases, and does not stem. On ASCII in
 the figures equal rouge-score's default. F-measures, 0-1.
 """
 
-import datasets
 import evaluate
 
+from dyag.evaluation.metrics import text_pair_features
 from dyag.evaluation.textmetrics import ROUGE_TYPES, rouge_scores
 
 _DESCRIPTION = "ROUGE-1/2/L F-measures from rouge-score, tokenized so accented words are whole tokens."
@@ -30,12 +30,7 @@ class Rouge(evaluate.Metric):
             description=_DESCRIPTION,
             citation=_CITATION,
             inputs_description=_KWARGS,
-            features=[
-                datasets.Features(
-                    {"predictions": datasets.Value("string"), "references": datasets.Sequence(datasets.Value("string"))}
-                ),
-                datasets.Features({"predictions": datasets.Value("string"), "references": datasets.Value("string")}),
-            ],
+            features=text_pair_features(),
             reference_urls=["https://github.com/google-research/google-research/tree/master/rouge"],
         )
 
