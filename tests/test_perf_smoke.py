@@ -91,7 +91,7 @@ def test_packed_rows_keep_attention_inside_each_example(home, tmp_path):
     data = tmp_path / "train.jsonl"
     data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in ROWS), encoding="utf-8")
     cfg = FinetuneConfig(dataset=str(data), output=str(tmp_path / "out"), base_model="tiny-random", batch_size=3,
-                         max_steps=1, lora_rank=4, packing=True)
+                         max_steps=1, lora_rank=4, packing=True, precision="fp32")
     trainer = build_trainer(cfg, resolve_model("tiny-random"), pick_device(True), ROWS, output_dir=tmp_path / "w",
                             progress=False)
     assert trainer.padding_free, "bfd packing must be padding-free (position_ids carry the boundaries)"

@@ -171,3 +171,67 @@ def test_refuses_non_dyag_output_dir(train_file, home, tmp_path, capsys):
                  "--max-steps", "1"])
     assert code == 2 and "--overwrite" in capsys.readouterr().err
     assert (out / "notes.txt").read_text() == "keep me"
+
+
+def _trainer(train_file, tmp_path, rows=ROWS, **kw):
+    from dyag.models.loading import resolve_model
+    from dyag.training.sft import build_trainer
+    from dyag.utils.device import pick_device
+
+    cfg = _config(train_file, tmp_path / "out", **kw)
+    return build_trainer(cfg, resolve_model("tiny-random"), pick_device(True), rows, output_dir=tmp_path / "work",
+                         progress=False)
+
+
+def test_padding_free_batches_keep_each_example_apart(train_file, home, tmp_path):
+    """Padding-free batching (the default) puts a batch end to end in one row; position_ids carry the
+    boundaries, and each example's logits equal those of the example alone."""
+    import torch
+
+    trainer = _trainer(train_file, tmp_path, padding_free=True, precision="fp32")  # exact comparison
+    assert trainer.args.padding_free and trainer.args.max_length is None
+    batch = trainer.data_collator([trainer.train_dataset[i] for i in range(4)])
+    assert batch["input_ids"].shape[0] == 1 and "attention_mask" not in batch
+    model = trainer.model.eval()
+    starts = (batch["position_ids"][0] == 0).nonzero().flatten().tolist() + [batch["input_ids"].shape[1]]
+    assert len(starts) - 1 == 4
+    with torch.no_grad():
+        logits = model(**{k: v for k, v in batch.items() if k != "labels"}).logits[0]
+        for lo, hi in zip(starts, starts[1:]):
+            alone = model(input_ids=batch["input_ids"][:, lo:hi]).logits[0]
+            assert torch.allclose(logits[lo:hi], alone, atol=1e-4)
+
+
+def test_padding_free_is_not_used_when_an_example_would_be_truncated(train_file, home, tmp_path):
+    long_row = {"messages": [{"role": "user", "content": "Décris GIDAF."},
+                             {"role": "assistant", "content": "GIDAF " * 80}]}
+    trainer = _trainer(train_file, tmp_path, rows=[*ROWS, long_row], padding_free=True, max_length=64)
+    assert not trainer.args.padding_free and trainer.args.max_length == 64
+    assert max(len(r["input_ids"]) for r in trainer.train_dataset) == 64
+
+
+def test_bf16_precision_keeps_lora_weights_in_fp32(train_file, home, tmp_path):
+    import torch
+
+    trainer = _trainer(train_file, tmp_path, precision="bf16")
+    assert trainer.args.bf16
+    params = dict(trainer.model.named_parameters())
+    assert {p.dtype for n, p in params.items() if "lora_" in n} == {torch.float32}
+    assert {p.dtype for n, p in params.items() if "lora_" not in n and p.ndim == 2} == {torch.bfloat16}
+
+
+def test_precision_auto_follows_the_device(monkeypatch):
+    from dyag.utils import device as dev
+
+    cpu = dev.DeviceChoice("cpu", "float32", "cpu")
+    monkeypatch.setattr(dev, "cpu_has_bf16", lambda: False)
+    assert dev.training_precision("auto", cpu) == "fp32"
+    monkeypatch.setattr(dev, "cpu_has_bf16", lambda: True)
+    assert dev.training_precision("auto", cpu) == dev.CPU_AUTO_PRECISION
+    assert dev.training_precision("fp32", cpu) == "fp32"
+    assert dev.training_precision("auto", dev.DeviceChoice("cuda", "bfloat16", "gpu")) == "bf16"
+    assert dev.training_precision("auto", dev.DeviceChoice("cuda", "float16", "gpu")) == "fp16"
+    with pytest.raises(DyagError, match="--precision fp16 needs a GPU"):
+        dev.training_precision("fp16", cpu)
+    with pytest.raises(DyagError, match="--precision must be one of auto, fp32, bf16"):
+        FinetuneConfig(dataset="d.jsonl", output="o", precision="int8")

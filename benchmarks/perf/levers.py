@@ -28,6 +28,12 @@ VARIANTS: dict[str, dict] = {
     "threads_1": {"threads": 1},
     "dataloader_workers_1": {"sft_extra": {"dataloader_num_workers": 1}},
     "padding_free_dropout_0": {"sft_extra": {"padding_free": True, "max_length": None}, "config_extra": {"lora_dropout": 0.0}},
+    # FinetuneConfig's own switches (the "current" run follows its defaults)
+    "fp32": {"config_extra": {"precision": "fp32", "padding_free": False}},
+    "fp32_padding_free": {"config_extra": {"precision": "fp32", "padding_free": True}},
+    "bf16_padding_free": {"config_extra": {"precision": "bf16", "padding_free": True}},
+    "bf16_mixed_padding_free": {"config_extra": {"precision": "bf16-mixed", "padding_free": True}},
+    "bf16_weights": {"config_extra": {"precision": "bf16", "padding_free": False}},
 }
 
 

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from dyag.errors import DyagError
 
 # Fields that do not change the trained adapter, so they stay out of the cache key.
+PRECISIONS = ("auto", "fp32", "bf16", "bf16-mixed", "fp16")
 NON_RESULT_FIELDS = ("dataset", "eval_dataset", "output", "verbose", "no_cache", "overwrite", "cache_dir")
 
 
@@ -42,6 +43,17 @@ class FinetuneConfig:
         default=False,
         metadata={"help": "pack examples into padding-free rows with per-example attention boundaries"},
     )
+    padding_free: bool = field(
+        default=True,
+        metadata={"help": "batch examples end to end without padding (per-example attention boundaries); "
+                          "used when every example fits --max-length"},
+    )
+    precision: str = field(
+        default="auto",
+        metadata={"help": "auto | fp32 | bf16 (bf16 frozen weights and autocast, fp32 LoRA weights) | "
+                          "bf16-mixed (fp32 weights, bf16 autocast) | fp16 (GPU only); auto: bf16 on GPUs "
+                          "that have it (else fp16) and on CPUs with bf16 instructions, else fp32"},
+    )
     force_cpu: bool = field(default=False, metadata={"help": "train on the CPU even if a GPU is present"})
     trust_remote_code: bool = field(default=False, metadata={"help": "allow model code from the hub (off by default)"})
     allow_pickle: bool = field(default=False, metadata={"help": "allow pickled .bin weights (safetensors only by default)"})
@@ -69,6 +81,7 @@ class FinetuneConfig:
             ("max_length", _is_int(self.max_length) and self.max_length >= 16, "an integer >= 16"),
             ("max_steps", _is_int(self.max_steps) and (self.max_steps == -1 or self.max_steps >= 1), "-1 or >= 1"),
             ("seed", _is_int(self.seed), "an integer"),
+            ("precision", self.precision in PRECISIONS, "one of " + ", ".join(PRECISIONS)),
         ]
         for name, ok, expected in checks:
             if not ok:

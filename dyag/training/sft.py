@@ -62,7 +62,7 @@ def finetune(config: FinetuneConfig, *, progress: bool = True) -> FinetuneResult
     """
     from dyag.data.training_set import read_training_set
     from dyag.models.loading import resolve_model
-    from dyag.utils.device import pick_device
+    from dyag.utils.device import pick_device, training_precision
 
     start = time.perf_counter()
     output = Path(config.output)
@@ -73,10 +73,12 @@ def finetune(config: FinetuneConfig, *, progress: bool = True) -> FinetuneResult
         config.base_model, trust_remote_code=config.trust_remote_code, allow_pickle=config.allow_pickle
     )
     device = pick_device(config.force_cpu)
+    precision = training_precision(config.precision, device)
     dataset_sha = sha256_file(config.dataset)
     eval_sha = sha256_file(config.eval_dataset) if config.eval_dataset else None
     versions = library_versions()
-    key = adapter_cache_key(resolved.identity, dataset_sha, eval_sha, config.hyperparameters(), versions, device.device)
+    hyperparameters = {**config.hyperparameters(), "precision": precision}
+    key = adapter_cache_key(resolved.identity, dataset_sha, eval_sha, hyperparameters, versions, device.device)
     cache = AdapterCache.at(config.cache_dir)
 
     entry = None if config.no_cache else cache.get(key)
@@ -94,7 +96,8 @@ def finetune(config: FinetuneConfig, *, progress: bool = True) -> FinetuneResult
                     "versions": versions,
                     "cache_key": key,
                 }
-                entry = _train_into_cache(config, resolved, device, train_rows, eval_rows, cache, key, context, progress)
+                entry = _train_into_cache(config, resolved, device, train_rows, eval_rows, cache, key, context, progress,
+                                          precision=precision)
     manifest = _publish(entry, output)
     return FinetuneResult(output, output / "final", manifest, hit, key, time.perf_counter() - start)
 
@@ -107,7 +110,17 @@ def _publish(entry: Path, output: Path) -> dict:
     return json.loads((output / MANIFEST).read_text(encoding="utf-8"))
 
 
-def build_trainer(config: FinetuneConfig, resolved, device, train_rows, eval_rows=None, *, output_dir: Path, progress=True):
+#: weights dtype and trainer autocast flags per precision
+PRECISION_SETTINGS = {
+    "fp32": ("float32", {}),
+    "bf16-mixed": ("float32", {"bf16": True}),
+    "bf16": ("bfloat16", {"bf16": True}),
+    "fp16": ("float16", {"fp16": True}),
+}
+
+
+def build_trainer(config: FinetuneConfig, resolved, device, train_rows, eval_rows=None, *, output_dir: Path,
+                  progress=True, precision: str | None = None):
     """The configured ``SFTTrainer`` (exposed so tests can inspect its data and label mask)."""
     import torch
     from datasets import Dataset
@@ -117,9 +130,13 @@ def build_trainer(config: FinetuneConfig, resolved, device, train_rows, eval_row
 
     from dyag.models.loading import load_tokenizer
 
+    from dyag.utils.device import training_precision
+
+    precision = precision or training_precision(config.precision, device)
+    weights_dtype, autocast = PRECISION_SETTINGS[precision]
     tokenizer = load_tokenizer(resolved, trust_remote_code=config.trust_remote_code)
     model = AutoModelForCausalLM.from_pretrained(
-        resolved.path, dtype=device.dtype, trust_remote_code=config.trust_remote_code
+        resolved.path, dtype=getattr(torch, weights_dtype), trust_remote_code=config.trust_remote_code
     )
     model.to(device.device)
     spec = resolved.spec
@@ -132,6 +149,7 @@ def build_trainer(config: FinetuneConfig, resolved, device, train_rows, eval_row
         task_type="CAUSAL_LM",
     )
     on_gpu = device.device == "cuda"
+    padding_free = config.padding_free and not config.packing and _fits(tokenizer, train_rows + (eval_rows or []), config.max_length)
     args = SFTConfig(
         output_dir=str(output_dir),
         num_train_epochs=config.epochs,
@@ -140,13 +158,14 @@ def build_trainer(config: FinetuneConfig, resolved, device, train_rows, eval_row
         per_device_eval_batch_size=config.batch_size,
         gradient_accumulation_steps=config.gradient_accumulation,
         learning_rate=config.learning_rate,
-        max_length=config.max_length,
+        max_length=None if padding_free else config.max_length,
+        padding_free=padding_free,
         packing=config.packing,
         completion_only_loss=True,
         seed=config.seed,
         data_seed=config.seed,
-        bf16=on_gpu and device.dtype_name == "bfloat16",
-        fp16=on_gpu and device.dtype_name == "float16",
+        bf16=autocast.get("bf16", False),
+        fp16=autocast.get("fp16", False),
         use_cpu=not on_gpu,
         activation_checkpointing=False,
         logging_steps=1,
@@ -176,6 +195,20 @@ def build_trainer(config: FinetuneConfig, resolved, device, train_rows, eval_row
     return trainer
 
 
+def _fits(tokenizer, rows: list[dict], max_length: int) -> bool:
+    """True when every example, chat template applied, is at most ``max_length`` tokens.
+
+    Padding-free batching does not truncate, so it is used only when nothing would be cut.
+    """
+    for row in rows:
+        ids = tokenizer.apply_chat_template(row["messages"], tokenize=True, return_dict=False)
+        if hasattr(ids, "keys"):  # some tokenizers return a BatchEncoding
+            ids = ids["input_ids"]
+        if len(ids) > max_length:
+            return False
+    return True
+
+
 def _disable_hub_telemetry() -> None:
     """trl's trainers ping the Hub when created (huggingface_hub.send_telemetry); dyag sends nothing."""
     import huggingface_hub.constants
@@ -187,7 +220,8 @@ def _end_of_turn_token(tokenizer, spec) -> str:
     return getattr(spec, "end_of_turn", None) or tokenizer.eos_token
 
 
-def _train_into_cache(config, resolved, device, train_rows, eval_rows, cache: AdapterCache, key, context, progress):
+def _train_into_cache(config, resolved, device, train_rows, eval_rows, cache: AdapterCache, key, context, progress,
+                      *, precision: str):
     import transformers
 
     if config.verbose:
@@ -195,7 +229,8 @@ def _train_into_cache(config, resolved, device, train_rows, eval_rows, cache: Ad
     workdir = cache.workdir(key)
     if config.no_cache:
         shutil.rmtree(workdir, ignore_errors=True)
-    trainer = build_trainer(config, resolved, device, train_rows, eval_rows, output_dir=workdir, progress=progress)
+    trainer = build_trainer(config, resolved, device, train_rows, eval_rows, output_dir=workdir, progress=progress,
+                            precision=precision)
     resume = _last_checkpoint(workdir)
     t0 = time.perf_counter()
     train_output = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
@@ -211,8 +246,9 @@ def _train_into_cache(config, resolved, device, train_rows, eval_rows, cache: Ad
             "kind": "dyag-adapter",
             "base_model": {**resolved.identity, "spec": resolved.spec.name},
             **context,
-            "hyperparameters": config.hyperparameters(),
+            "hyperparameters": {**config.hyperparameters(), "precision": precision},
             "device": {"type": device.device, "dtype": device.dtype_name, "name": device.name},
+            "padding_free": bool(trainer.args.padding_free),
             "seed": config.seed,
             "resumed_from": str(resume.name) if resume else None,
             "metrics": metrics,

@@ -47,8 +47,8 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type, *, skip:
         if default not in (None, False, "") and tp is not bool:
             help_text += f" (default: {default})"
         kwargs: dict[str, Any] = {"dest": f.name, "default": None, "help": help_text}
-        if tp is bool:
-            kwargs["action"] = "store_true"
+        if tp is bool:  # a switch that defaults on also gets its --no-... form
+            kwargs["action"] = argparse.BooleanOptionalAction if default is True else "store_true"
         elif typing.get_origin(tp) in (list, tuple):
             kwargs["type"] = lambda s: [p.strip() for p in s.split(",") if p.strip()]
             kwargs["metavar"] = "A,B"

@@ -25,8 +25,8 @@ class DeviceChoice:
 def pick_device(force_cpu: bool = False) -> DeviceChoice:
     """CUDA when present (bf16 if the card has it, else fp16), else CPU in fp32.
 
-    fp32 on CPU: at the small batch sizes LoRA training uses here, bf16 autocast
-    measured slower than fp32 (see the performance benchmark).
+    This is the inference dtype (fp32 on a CPU); training picks its own precision with
+    :func:`training_precision`.
     """
     if not force_cpu and _cuda_possible():
         import torch
@@ -35,6 +35,38 @@ def pick_device(force_cpu: bool = False) -> DeviceChoice:
             dtype = "bfloat16" if torch.cuda.is_bf16_supported() else "float16"
             return DeviceChoice("cuda", dtype, torch.cuda.get_device_name(0))
     return DeviceChoice("cpu", "float32", f"cpu: {os.cpu_count()} cores, {platform.machine()}")
+
+
+def training_precision(requested: str, device: DeviceChoice) -> str:
+    """The precision a training run uses: ``requested`` unless it is ``auto``.
+
+    auto: the GPU's half type (bf16, else fp16); on a CPU, ``bf16`` where the CPU has bf16
+    instructions (avx512_bf16 or AMX), else ``fp32``. See the performance benchmark's levers.
+    """
+    from dyag.errors import DyagError
+
+    if requested == "fp16" and device.device != "cuda":
+        raise DyagError("--precision fp16 needs a GPU; on a CPU use bf16 or fp32")
+    if requested != "auto":
+        return requested
+    if device.device == "cuda":
+        return "bf16" if device.dtype_name == "bfloat16" else "fp16"
+    return CPU_AUTO_PRECISION if cpu_has_bf16() else "fp32"
+
+
+#: what ``auto`` picks on a CPU with bf16 instructions (measured: benchmarks/perf/levers.py)
+CPU_AUTO_PRECISION = "bf16"
+
+
+def cpu_has_bf16() -> bool:
+    """True when the CPU multiplies bf16 natively (x86 avx512_bf16 / AMX, or Arm bf16)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+            flags = next((line for line in fh if line.startswith(("flags", "Features"))), "")
+    except OSError:
+        return False
+    words = set(flags.split(":", 1)[-1].split())
+    return bool(words & {"avx512_bf16", "amx_bf16", "bf16"})
 
 
 def _cuda_possible() -> bool:
