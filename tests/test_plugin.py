@@ -115,14 +115,6 @@ def _has_cuda() -> bool:
     return torch.cuda.is_available()
 
 
-def test_xdist_workers_share_caches_and_merge_into_one_report(bench):
-    result = bench.runpytest_subprocess(*_args("--dyag-systems", "base", "-n", "2", "--dyag-report", "r/index.html"))
-    result.assert_outcomes(passed=1, failed=1)
-    merged = json.loads((bench.path / "r" / "index.json").read_text())
-    assert merged["run"]["workers"] >= 1
-    assert len(merged["cases"]) == 3 and len(merged["tests"]) == 1
-
-
 def test_ctrl_c_keeps_partial_results_marked_incomplete(bench):
     bench.makepyfile(test_interrupt='''
 def test_first(dyag_results):
