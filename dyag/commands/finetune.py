@@ -43,6 +43,7 @@ def run(args) -> int:
         ("samples/s", _fmt(m.get("samples_per_s"))),
         ("tokens/s", _fmt(m.get("tokens_per_s"), 1)),
         ("tokens", str(m.get("num_tokens"))),
+        ("precision", _precision(result.manifest)),
     ]
     if m.get("eval_loss") is not None:
         rows.append(("eval loss", _fmt(m["eval_loss"])))
@@ -50,6 +51,13 @@ def run(args) -> int:
     for k, v in rows:
         print(f"  {k:<{width}}  {v}")
     return 0
+
+
+def _precision(manifest: dict) -> str:
+    precision = (manifest.get("hyperparameters") or {}).get("precision", "?")
+    device = (manifest.get("device") or {}).get("type", "?")
+    batching = ", padding-free batches" if manifest.get("padding_free") else ""
+    return f"{precision} on {device}{batching}"
 
 
 def _fmt(v, digits: int = 3) -> str:
