@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dyag.errors import DyagError
+from dyag.inference.generator import GENERATION_BATCH
 from dyag.inference.predict import SYSTEM_KINDS
 
 DEFAULT_SYSTEMS = ("base", "finetuned", "rag")
@@ -25,7 +26,7 @@ class EvaluationConfig:
     systems: tuple[str, ...] = field(default=DEFAULT_SYSTEMS, metadata={"help": "base, finetuned, rag, rag+finetuned"})
     top_k: int = field(default=3, metadata={"help": "retrieved KB records per RAG question"})
     max_new_tokens: int = field(default=128, metadata={"help": "longest answer, in tokens"})
-    batch_size: int = field(default=8, metadata={"help": "questions generated together"})
+    batch_size: int = field(default=GENERATION_BATCH, metadata={"help": "questions generated together"})
     bertscore: bool = field(default=True, metadata={"help": "compute BERTScore"})
     bertscore_model: str | None = field(default=None, metadata={"help": "BERTScore encoder (local dir or hub id)"})
     bertscore_layers: int | None = field(default=None, metadata={"help": "BERTScore encoder layer"})

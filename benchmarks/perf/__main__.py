@@ -34,9 +34,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from benchmarks.perf.common import (
-    ROOT, alternate, machine_info, median, ratio, run_command, run_worker, training_rows,
+    ROOT, ChildFailed, alternate, machine_info, median, ratio, run_command, run_worker, training_rows,
 )
 from benchmarks.perf.growth import per_item
+from dyag.inference.generator import GENERATION_BATCH
+from dyag.utils.paths import safe_name
 
 SECTIONS = ("train", "generate", "suite", "matmul", "growth")
 
@@ -55,7 +57,7 @@ class PerfConfig:
     learning_rate: float = 2e-4
     questions: int = field(default=40, metadata={"help": "golden questions answered per generation run"})
     per_process: int = field(default=5, metadata={"help": "questions answered one process each (extrapolated)"})
-    gen_batch: int = field(default=8, metadata={"help": "batch size of the harness's generation"})
+    gen_batch: int = field(default=GENERATION_BATCH, metadata={"help": "batch size of the harness's generation"})
     max_new_tokens: int = 64
     suite_cases: int = field(default=4, metadata={"help": "golden cases of the suite re-run"})
     growth_model: str = "tiny-random"
@@ -107,7 +109,8 @@ class Perf:
             counter = iter(range(10**6))
 
             def run(task):
-                r = run_worker(task, {**base, "workdir": str(self.workdir / f"{task}-{next(counter)}")})
+                workdir = self.workdir / f"{safe_name(model)}-{task}-{next(counter)}"  # one folder per model and run
+                r = run_worker(task, {**base, "workdir": str(workdir)})
                 r["tokens_per_s"] = round(r["tokens_per_epoch"] * r["epochs"] / r["train_s"], 2)
                 r["samples_per_s"] = round(r["examples"] * r["epochs"] / r["train_s"], 3)
                 self.log(f"    {task}: train {r['train_s']:.1f}s, {r['tokens_per_s']:.1f} tok/s, rss {r['peak_rss_mb']:.0f} MB")
@@ -146,7 +149,7 @@ class Perf:
             self.log(f"[generate] training an adapter for {model} first")
             r = run_worker("train_dyag", dict(model=model, data=str(training_rows(c.examples, self.workdir)),
                                               epochs=c.epochs, batch_size=c.batch_size, learning_rate=c.learning_rate,
-                                              workdir=str(self.workdir / "gen-adapter")))
+                                              workdir=str(self.workdir / f"gen-adapter-{safe_name(model)}")))
             self.adapters[model] = r["adapter_dir"]
         return self.adapters[model]
 
@@ -283,13 +286,21 @@ class Perf:
         self.table("growth_scoring", per_item(rows, "predictions", "score_s"))
 
     # --- run --------------------------------------------------------------------------------
-    def run(self) -> dict:
+    def run(self, checkpoint=None) -> dict:
+        """Each section in turn; a section that fails is recorded and the others still run.
+        ``checkpoint(doc)`` is called after each section, so a crash keeps what was measured."""
         started = time.perf_counter()
         for section in SECTIONS:
             if section in self.config.sections:
-                getattr(self, section)()
-        self.doc["targets"] = targets(self.doc)
-        self.doc["elapsed_s"] = round(time.perf_counter() - started, 1)
+                try:
+                    getattr(self, section)()
+                except ChildFailed as exc:
+                    self.log(f"[{section}] FAILED: {str(exc)[-1500:]}")
+                    self.doc.setdefault("failed_sections", []).append({"section": section, "error": str(exc)[-1500:]})
+                self.doc["targets"] = targets(self.doc)
+                self.doc["elapsed_s"] = round(time.perf_counter() - started, 1)
+                if checkpoint is not None:
+                    checkpoint(self.doc)
         return self.doc
 
 
@@ -402,7 +413,7 @@ def run_perf(config: PerfConfig, workdir: Path | None = None, log=print) -> dict
         with tempfile.TemporaryDirectory(prefix="dyag-perf-") as tmp:
             return run_perf(config, Path(tmp), log)
     workdir.mkdir(parents=True, exist_ok=True)
-    doc = Perf(config, workdir, log).run()
+    doc = Perf(config, workdir, log).run(checkpoint=lambda d: atomic_write_json(config.output, d))
     atomic_write_json(config.output, doc)
     return doc
 
@@ -417,7 +428,7 @@ def main(argv=None) -> int:
     print()
     print(format_table(doc))
     print(f"\nwrote {config.output}")
-    return 0
+    return 1 if doc.get("failed_sections") else 0
 
 
 if __name__ == "__main__":

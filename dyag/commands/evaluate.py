@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from dyag.errors import DyagError
+from dyag.inference.generator import GENERATION_BATCH
 
 
 def register(sub) -> None:
@@ -26,7 +27,7 @@ def register(sub) -> None:
     p.add_argument("--limit", type=int, help="evaluate only the first N golden cases")
     p.add_argument("--top-k", type=int, default=3)
     p.add_argument("--max-new-tokens", type=int, default=128)
-    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--batch-size", type=int, default=GENERATION_BATCH)
     p.add_argument("--no-bertscore", action="store_true")
     p.add_argument("--bertscore-model", help="BERTScore encoder: local dir or hub id (default: packaged MiniLM)")
     p.add_argument("--bertscore-layers", type=int)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from dyag.errors import DyagError
+from dyag.inference.generator import GENERATION_BATCH
 
 
 def register(sub) -> None:
@@ -23,7 +24,7 @@ def register(sub) -> None:
     p.add_argument("--system", help="system name written in predictions (default: <model>/base or /finetuned)")
     p.add_argument("--max-new-tokens", type=int, default=128)
     p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy")
-    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--batch-size", type=int, default=GENERATION_BATCH)
     p.add_argument("--system-prompt", default=None, help="system message (default: dyag's French catalog prompt)")
     p.add_argument("--force-cpu", action="store_true")
     p.add_argument("--no-cache", action="store_true", help="do not read or write the generation cache")

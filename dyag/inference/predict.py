@@ -10,7 +10,7 @@ import sys
 from dataclasses import asdict
 
 from dyag.inference.cache import GenerationCache
-from dyag.inference.generator import DecodingConfig, Generator
+from dyag.inference.generator import GENERATION_BATCH, DecodingConfig, Generator
 
 SYSTEM_KINDS = ("base", "finetuned", "rag", "rag+finetuned")
 
@@ -23,7 +23,7 @@ def generate_predictions(
     decoding: DecodingConfig | None = None,
     retriever=None,
     cache: GenerationCache | None = None,
-    batch_size: int = 8,
+    batch_size: int = GENERATION_BATCH,
     progress: bool = True,
 ) -> list[dict]:
     """Answer every case's question with ``generator`` (and ``retriever`` for RAG systems)."""
