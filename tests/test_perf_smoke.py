@@ -8,13 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from dyag.utils.atomic import atomic_write_jsonl
+from tests.helpers import hosting_rows
+
 ROOT = Path(__file__).resolve().parents[1]
 
-ROWS = [
-    {"messages": [{"role": "user", "content": f"Qui héberge APP{i} ?"},
-                  {"role": "assistant", "content": f"APP{i} est hébergée par le Datacenter {i}" + " et sauvegardée" * i + "."}]}
-    for i in range(6)
-]
+ROWS = hosting_rows(6, grow=" et sauvegardée")  # answers of different lengths
 
 
 @pytest.fixture()
@@ -88,8 +87,7 @@ def test_packed_rows_keep_attention_inside_each_example(home, tmp_path):
     from dyag.training.sft import build_trainer
     from dyag.utils.device import pick_device
 
-    data = tmp_path / "train.jsonl"
-    data.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in ROWS), encoding="utf-8")
+    data = atomic_write_jsonl(tmp_path / "train.jsonl", ROWS)
     cfg = FinetuneConfig(dataset=str(data), output=str(tmp_path / "out"), base_model="tiny-random", batch_size=3,
                          max_steps=1, lora_rank=4, packing=True, precision="fp32")
     trainer = build_trainer(cfg, resolve_model("tiny-random"), pick_device(True), ROWS, output_dir=tmp_path / "w",

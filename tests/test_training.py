@@ -10,20 +10,16 @@ import pytest
 from dyag.cli import main
 from dyag.errors import DyagError
 from dyag.training.config import FinetuneConfig
+from dyag.utils.atomic import atomic_write_jsonl
+from tests.helpers import hosting_rows
 from dyag.utils.config import build_config, load_yaml_config
 
-ROWS = [
-    {"messages": [{"role": "user", "content": f"Qui héberge APP{i} ?"},
-                  {"role": "assistant", "content": f"APP{i} est hébergée par le Datacenter {i}."}]}
-    for i in range(8)
-]
+ROWS = hosting_rows(8)
 
 
 @pytest.fixture()
 def train_file(tmp_path) -> Path:
-    p = tmp_path / "train.jsonl"
-    p.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in ROWS), encoding="utf-8")
-    return p
+    return atomic_write_jsonl(tmp_path / "train.jsonl", ROWS)
 
 
 @pytest.fixture()

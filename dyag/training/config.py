@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass, field
 
 from dyag.errors import DyagError
 
-# Fields that do not change the trained adapter, so they stay out of the cache key.
 PRECISIONS = ("auto", "fp32", "bf16", "bf16-mixed", "fp16")
+# Fields that do not change the trained adapter, so they stay out of the cache key.
 NON_RESULT_FIELDS = ("dataset", "eval_dataset", "output", "verbose", "no_cache", "overwrite", "cache_dir")
 
 

@@ -129,7 +129,6 @@ def build_trainer(config: FinetuneConfig, resolved, device, train_rows, eval_row
     from trl import SFTConfig, SFTTrainer
 
     from dyag.models.loading import load_tokenizer
-
     from dyag.utils.device import training_precision
 
     precision = precision or training_precision(config.precision, device)
@@ -200,13 +199,8 @@ def _fits(tokenizer, rows: list[dict], max_length: int) -> bool:
 
     Padding-free batching does not truncate, so it is used only when nothing would be cut.
     """
-    for row in rows:
-        ids = tokenizer.apply_chat_template(row["messages"], tokenize=True, return_dict=False)
-        if hasattr(ids, "keys"):  # some tokenizers return a BatchEncoding
-            ids = ids["input_ids"]
-        if len(ids) > max_length:
-            return False
-    return True
+    encoded = tokenizer.apply_chat_template([r["messages"] for r in rows], tokenize=True, return_dict=True)
+    return max(map(len, encoded["input_ids"]), default=0) <= max_length
 
 
 def _disable_hub_telemetry() -> None:

@@ -14,19 +14,15 @@ from pathlib import Path
 import pytest
 
 from dyag.errors import DyagError
+from dyag.utils.atomic import atomic_write_jsonl
+from tests.helpers import hosting_rows
 
-ROWS = [
-    {"messages": [{"role": "user", "content": f"Qui héberge APP{i} ?"},
-                  {"role": "assistant", "content": f"APP{i} est hébergée par le Datacenter {i}."}]}
-    for i in range(16)
-]
+ROWS = hosting_rows(16)
 
 
 @pytest.fixture()
 def train_file(tmp_path) -> Path:
-    p = tmp_path / "train.jsonl"
-    p.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in ROWS), encoding="utf-8")
-    return p
+    return atomic_write_jsonl(tmp_path / "train.jsonl", ROWS)
 
 
 def _finetune_argv(train_file: Path, out: Path, steps: int) -> list[str]:

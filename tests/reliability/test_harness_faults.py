@@ -79,7 +79,8 @@ import pytest
 
 @pytest.mark.parametrize("n", range(8))
 def test_each_worker_needs_the_adapter(n, finetuned, dyag_model, dyag_results):
-    dyag_results.record(gate="needs_adapter", n=n, adapter=str(finetuned.adapter_dir))
+    dyag_results.record(gate="needs_adapter", n=n, adapter=str(finetuned.adapter_dir), key=finetuned.cache_key,
+                        sha256=finetuned.manifest["adapter_sha256"])
     assert finetuned.adapter_dir.is_dir()
 '''
 
@@ -192,7 +193,8 @@ def test_four_workers_on_one_model_train_once_materialize_once_and_merge_every_r
     assert merged["run"]["workers"] == 4
     needs = [t for t in merged["tests"] if t.get("gate") == "needs_adapter"]
     assert sorted(t["n"] for t in needs) == list(range(8))
-    assert len({t["adapter"] for t in needs}) >= 1
+    assert len({t["adapter"] for t in needs}) >= 1  # each worker publishes its own copy...
+    assert len({(t["key"], t["sha256"]) for t in needs}) == 1, "...of the one trained adapter"
     assert {c["system"] for c in merged["cases"]} == {"tiny-random/base", "tiny-random/finetuned"}
     assert len(merged["cases"]) == 6  # 3 questions x 2 systems, each once
     assert (project / "r" / "index.html").is_file()
