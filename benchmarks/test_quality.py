@@ -1,54 +1,32 @@
-"""Quality gates, one test id per (gate, model, system): e.g. test_no_dialogue_turns[smollm2:135m-finetuned]."""
+"""Quality gates, one test id per (gate, model, system): e.g. test_rule_gate[smollm2:135m-finetuned-no_repetition].
+
+Each gate checks an absolute threshold (``conftest.GATES``) and the system's own stored
+baseline: a drop beyond tolerance that is also significant fails (see :mod:`dyag.gates`).
+"""
 
 from __future__ import annotations
 
 import pytest
 
+from dyag.gates import FLOOR_GATES, RULE_GATES, floor_gate, rule_gate
+
 pytestmark = pytest.mark.dyag_bench
 
 
-def _rule_gate(rows, rule: str, max_share: float, dyag_results) -> None:
-    applicable = [r for r in rows for res in r["rules"] if res["name"] == rule]
-    failures = [(r["id"], res["message"]) for r in rows for res in r["rules"] if res["name"] == rule and not res["passed"]]
-    share = len(failures) / len(applicable) if applicable else 0.0
-    dyag_results.record(gate=rule, failures=len(failures), cases=len(applicable), share=share, max_share=max_share)
-    shown = "; ".join(f"{case}: {msg}" for case, msg in failures[:5])
-    assert share <= max_share, (
-        f"{rule}: {len(failures)}/{len(applicable)} answers fail ({share:.0%} > {max_share:.0%} allowed): {shown}"
-    )
+def _check(outcome, dyag_results) -> None:
+    dyag_results.record(**outcome.to_dict())
+    assert outcome.passed, outcome.message
 
 
-def _floor_gate(dyag_scored, system: str, metric: str, floor: float, dyag_results) -> None:
-    agg = dyag_scored["aggregates"][system].get(metric)
-    assert agg is not None and agg.get("mean") is not None, f"{system} has no {metric}"
-    mean = agg["mean"]
-    dyag_results.record(gate=metric, mean=mean, ci95=agg.get("ci95"), floor=floor)
-    assert mean >= floor, f"{system}: mean {metric} {mean:.3f} is below the floor {floor} (95% CI {agg.get('ci95')})"
+@pytest.mark.parametrize("rule", RULE_GATES)
+def test_rule_gate(rule, dyag_scored, dyag_session, dyag_model, dyag_system, gate, dyag_results):
+    system = f"{dyag_model}/{dyag_system}"
+    _check(rule_gate(dyag_scored, system, rule, gate(rule), dyag_session.enforced_comparison(dyag_model)),
+           dyag_results)
 
 
-def test_no_dialogue_turns(predictions, dyag_system, gate, dyag_results):
-    _rule_gate(predictions(dyag_system), "no_dialogue_turns", gate("no_dialogue_turns"), dyag_results)
-
-
-def test_no_repetition(predictions, dyag_system, gate, dyag_results):
-    _rule_gate(predictions(dyag_system), "no_repetition", gate("no_repetition"), dyag_results)
-
-
-def test_not_truncated(predictions, dyag_system, gate, dyag_results):
-    _rule_gate(predictions(dyag_system), "not_truncated", gate("not_truncated"), dyag_results)
-
-
-def test_language(predictions, dyag_system, gate, dyag_results):
-    _rule_gate(predictions(dyag_system), "language", gate("language"), dyag_results)
-
-
-def test_bertscore_floor(dyag_scored, dyag_model, dyag_system, gate, dyag_results):
-    _floor_gate(dyag_scored, f"{dyag_model}/{dyag_system}", "bertscore_f1", gate("bertscore_f1"), dyag_results)
-
-
-def test_fact_recall_floor(dyag_scored, dyag_model, dyag_system, gate, dyag_results):
-    _floor_gate(dyag_scored, f"{dyag_model}/{dyag_system}", "fact_recall", gate("fact_recall"), dyag_results)
-
-
-def test_quality_score_floor(dyag_scored, dyag_model, dyag_system, gate, dyag_results):
-    _floor_gate(dyag_scored, f"{dyag_model}/{dyag_system}", "score", gate("score"), dyag_results)
+@pytest.mark.parametrize("metric", FLOOR_GATES)
+def test_floor_gate(metric, dyag_scored, dyag_session, dyag_model, dyag_system, gate, dyag_results):
+    system = f"{dyag_model}/{dyag_system}"
+    _check(floor_gate(dyag_scored, system, metric, gate(metric), dyag_session.enforced_comparison(dyag_model)),
+           dyag_results)

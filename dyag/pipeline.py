@@ -91,6 +91,17 @@ def generate_system_predictions(config: EvaluationConfig, cases: list, kb: list[
     return rows, model_name or ""
 
 
+def run_environment(config: EvaluationConfig, manifest: dict | None, machine: dict) -> dict:
+    """What changes the answers of the same code: device kind and training precision (the baseline key)."""
+    from dyag.utils.device import environment_key
+
+    uses_adapter = manifest is not None and any("finetuned" in s for s in config.systems)
+    device = "cuda" if machine.get("cuda") and not config.force_cpu else "cpu"
+    precision = ((manifest.get("hyperparameters") or {}).get("precision") if uses_adapter else None)
+    return {"device": device, "training_precision": precision, "cpu_flags": machine.get("cpu_flags", []),
+            "key": environment_key(device, precision)}
+
+
 def evaluate_systems(config: EvaluationConfig, cases: list, kb: list[dict] | None = None) -> dict:
     """Generate every system's answers and score them: a results dict (schema v1)."""
     from dyag.evaluation.scoring import score_predictions
@@ -102,6 +113,7 @@ def evaluate_systems(config: EvaluationConfig, cases: list, kb: list[dict] | Non
     predictions, model_name = generate_system_predictions(config, cases, kb)
     gen_s = time.perf_counter() - t0
     manifest = read_adapter_manifest(check_adapter_dir(config.adapter)) if config.adapter else None
+    machine = machine_info()
     run_info = {
         "started": started,
         "models": [model_name],
@@ -109,9 +121,10 @@ def evaluate_systems(config: EvaluationConfig, cases: list, kb: list[dict] | Non
         "generation_s": round(gen_s, 2),
         "decoding": {"max_new_tokens": config.max_new_tokens, "temperature": 0.0, "batch_size": config.batch_size},
         "rag": {"top_k": config.top_k} if any(s.startswith("rag") for s in config.systems) else None,
-        "machine": machine_info(),
+        "machine": machine,
+        "environment": run_environment(config, manifest, machine),
         "adapter": str(config.adapter) if config.adapter else None,
-        "deterministic": not machine_info().get("cuda"),
+        "deterministic": not machine.get("cuda"),
     }
     if manifest:
         run_info["dataset"] = manifest.get("dataset")

@@ -12,6 +12,10 @@ the plugin manager as ``dyag_session``. Options (also ``dyag_*`` ini keys)::
     --dyag-report PATH         HTML report (results JSON beside it)
     --dyag-cache DIR           cache root (default $DYAG_HOME)
     --dyag-no-cache            retrain and regenerate everything
+    --dyag-precision P         training precision (auto, fp32, bf16, ...); part of the baseline key
+    --dyag-strict              new per-case rule failures fail (same-environment baseline only)
+    --dyag-require-baseline    no baseline, or a model that cannot load, fails instead of skipping (CI)
+    --dyag-degrade NAME        train on deliberately bad data, to check that the gates catch it
 """
 
 from __future__ import annotations
@@ -32,7 +36,15 @@ OPTIONS = {
     "report": ("write the HTML report here (and the results JSON beside it)", None, False),
     "cache": ("cache root for adapters, generations and runs (default: $DYAG_HOME)", None, False),
     "no-cache": ("retrain adapters and regenerate answers", False, True),
-    "degrade": ("train on deliberately bad data (fake-dialogue) to check that the gates catch it", None, False),
+    "degrade": ("train on deliberately bad data to check that the gates catch it: fake-dialogue, swapped-facts, "
+                "under-training, cut-short, english", None, False),
+    "precision": ("training precision: auto, fp32, bf16, bf16-mixed, fp16 (part of the baseline key)", "auto", False),
+    "seed": ("training seed", "42", False),
+    "gen-batch": ("questions generated together (default: dyag's generation batch)", None, False),
+    "strict": ("fail on any rule that newly fails on a case (only against a baseline of the same environment)",
+               False, True),
+    "require-baseline": ("fail, instead of skipping, when a model has no baseline or cannot load (CI mode)",
+                         False, True),
 }
 
 
@@ -60,6 +72,17 @@ def _csv(value) -> tuple[str, ...] | None:
     return tuple(v.strip() for v in str(value).split(",") if v.strip())
 
 
+def _int(value, flag: str, default):
+    from dyag.errors import DyagError
+
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise DyagError(f"{flag} must be an integer, got {value!r}") from None
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "dyag_bench: a dyag benchmark gate")
     config.addinivalue_line("markers", "slow: takes more than 30 s")
@@ -81,6 +104,11 @@ def pytest_configure(config):
             cache_dir=_option(config, "cache"),
             no_cache=bool(_option(config, "no-cache")),
             degrade=_option(config, "degrade"),
+            precision=_option(config, "precision") or "auto",
+            seed=_int(_option(config, "seed"), "--dyag-seed", 42),
+            gen_batch=_int(_option(config, "gen-batch"), "--dyag-gen-batch", None),
+            strict=bool(_option(config, "strict")),
+            require_baseline=bool(_option(config, "require-baseline")),
             rootdir=str(config.rootpath),
         )
     except DyagError as exc:
@@ -131,6 +159,7 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(skip)
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
     dyag = _session(config)
@@ -145,6 +174,7 @@ def pytest_sessionfinish(session, exitstatus):
     from dyag.session import merge_parts
 
     merged = merge_parts(run_dir, incomplete=interrupted, started=dyag.started)
+    dyag.merged = merged
     _write_outputs(config, dyag, merged)
 
 
@@ -155,6 +185,14 @@ def _write_outputs(config, dyag, merged: dict) -> None:
     target = dyag.options.report
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     json_path = Path(target).with_suffix(".json") if target else dyag.cache_root / "bench" / "last-results.json"
+    calibration = json_path.parent / "calibration.json"
+    if target and calibration.is_file():  # written by `make calibrate`: shown in the report
+        import json
+
+        try:
+            merged["calibration"] = json.loads(calibration.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pass
     try:
         atomic_write_json(json_path, merged)
         lines = [f"dyag: results {json_path} ({len(merged['cases'])} answers, {len(merged['tests'])} gate records)"]
@@ -182,6 +220,21 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.section("dyag: skipped models")
         for reason in reasons:
             terminalreporter.write_line(reason)
+    regressions = (getattr(dyag, "merged", None) or {}).get("regression") or dyag.regressions
+    if regressions:
+        from dyag.session import baseline_note
+        from dyag.utils.text import sanitize_terminal
+
+        terminalreporter.section("dyag: baselines")
+        for model, block in sorted(regressions.items()):
+            terminalreporter.write_line(f"{model}: {baseline_note(block)}")
+            flips = block.get("new_rule_failures") or []
+            if flips:
+                fatal = "fail the gate" if block.get("strict") else "listed, not fatal"
+                terminalreporter.write_line(f"  {len(flips)} rule(s) newly failing on single cases ({fatal}):")
+                for f in flips[:10]:
+                    terminalreporter.write_line(sanitize_terminal(
+                        f"    {f['system']} {f['id']}: {f['rule']}: {f.get('message', '')}", single_line=True))
 
 
 # --- fixtures ------------------------------------------------------------------------------
@@ -201,6 +254,8 @@ def dyag_model(request, dyag_session):
     model = request.param
     ok, reason = dyag_session.availability(model)
     if not ok:
+        if dyag_session.options.require_baseline:
+            pytest.fail(f"dyag: {model}: {reason} (--dyag-require-baseline: a model that cannot load fails)")
         pytest.skip(f"dyag: {model}: {reason}")
     return model
 

@@ -50,22 +50,6 @@ PROFILES = {
 }
 
 
-# Deliberately bad training data, to check that the gates catch a bad adapter: every answer
-# goes on with an invented exchange, the failure the seed saw with TinyLlama.
-FAKE_TURNS = "\nUtilisateur : Merci pour ces informations.\nAssistant : Avec plaisir ! Avez-vous d'autres questions ?"
-DEGRADATIONS = {"fake-dialogue": FAKE_TURNS}
-
-
-def degrade_rows(rows: list[dict], how: str) -> list[dict]:
-    tail = DEGRADATIONS[how]
-    out = []
-    for row in rows:
-        messages = [dict(m) for m in row["messages"]]
-        messages[-1]["content"] += tail
-        out.append({**row, "messages": messages})
-    return out
-
-
 @dataclass
 class SessionOptions:
     models: tuple[str, ...] = DEFAULT_MODELS
@@ -78,10 +62,17 @@ class SessionOptions:
     cache_dir: str | None = None
     no_cache: bool = False
     degrade: str | None = None
+    precision: str = "auto"
+    seed: int = 42
+    gen_batch: int | None = None
+    strict: bool = False
+    require_baseline: bool = False
     rootdir: str = "."
 
     def __post_init__(self):
+        from dyag.data.degrade import DEGRADATIONS
         from dyag.inference.predict import SYSTEM_KINDS
+        from dyag.training.config import PRECISIONS
         from dyag.models.registry import get_model_spec
 
         if self.profile not in PROFILES:
@@ -93,6 +84,10 @@ class SessionOptions:
             raise DyagError("--dyag-models is empty")
         if self.degrade is not None and self.degrade not in DEGRADATIONS:
             raise DyagError(f"--dyag-degrade must be one of {', '.join(DEGRADATIONS)}, got '{self.degrade}'")
+        if self.precision not in PRECISIONS:
+            raise DyagError(f"--dyag-precision must be one of {', '.join(PRECISIONS)}, got '{self.precision}'")
+        if self.gen_batch is not None and self.gen_batch < 1:
+            raise DyagError(f"--dyag-gen-batch must be >= 1, got {self.gen_batch}")
         for name in self.models:
             get_model_spec(name)  # unknown names are usage errors
 
@@ -107,6 +102,9 @@ class DyagSession:
     _finetuned: dict = field(default_factory=dict)
     _train_set: Path | None = None
     run_dir: Path | None = None
+    regressions: dict = field(default_factory=dict)
+    merged: dict | None = None
+    _comparisons: dict = field(default_factory=dict)
 
     @property
     def profile(self) -> BenchProfile:
@@ -156,7 +154,8 @@ class DyagSession:
             records = self.training_kb()
             if not records:
                 raise DyagError("the golden cases name no application of the catalog to train on")
-            key = sha256_json({"kb": records, "profile": self.profile.name, "degrade": self.options.degrade})[:16]
+            degrade = self.options.degrade
+            key = sha256_json({"kb": records, "profile": self.profile.name, "degrade": degrade})[:16]
             folder = self.cache_root / "bench" / self.profile.name / key
             out = folder / "train.jsonl"
             folder.mkdir(parents=True, exist_ok=True)
@@ -171,7 +170,11 @@ class DyagSession:
                     from dyag.utils.jsonl import read_jsonl
 
                     rows = read_jsonl(generated)
-                    atomic_write_jsonl(out, degrade_rows(rows, self.options.degrade) if self.options.degrade else rows)
+                    if degrade:
+                        from dyag.data.degrade import degrade_rows
+
+                        rows = degrade_rows(rows, degrade, self.kb())
+                    atomic_write_jsonl(out, rows)
             self._train_set = out
         return self._train_set
 
@@ -188,12 +191,15 @@ class DyagSession:
     def finetune_config(self, model: str, **overrides):
         from dyag.training.config import FinetuneConfig
 
+        from dyag.data.degrade import training_factor
+
         p = self.profile
         values = dict(
             dataset=str(self.training_set()),
             output=str(self.cache_root / "bench" / p.name / "outputs" / f"{safe_name(model)}-{self.worker}"),
-            base_model=model, epochs=p.epochs, batch_size=p.batch_size, learning_rate=p.learning_rate,
-            lora_rank=p.lora_rank, seed=42, no_cache=self.options.no_cache, overwrite=True,
+            base_model=model, epochs=p.epochs * training_factor(self.options.degrade), batch_size=p.batch_size,
+            learning_rate=p.learning_rate, lora_rank=p.lora_rank, seed=self.options.seed,
+            precision=self.options.precision, no_cache=self.options.no_cache, overwrite=True,
             cache_dir=str(self.cache_root / "adapters"),
         )
         values.update(overrides)
@@ -218,6 +224,7 @@ class DyagSession:
             config = EvaluationConfig(
                 base_model=model, adapter=adapter, systems=self.options.systems,
                 max_new_tokens=self.profile.max_new_tokens, cache=not self.options.no_cache,
+                **({"batch_size": self.options.gen_batch} if self.options.gen_batch else {}),
                 cache_dir=str(self.cache_root), progress=False,
             )
             results = evaluate_systems(config, self.golden_cases(), self.kb())
@@ -234,15 +241,64 @@ class DyagSession:
         self.records.append({"test": nodeid, **data})
 
     # --- baselines ------------------------------------------------------------------------
-    def baseline_path(self, model: str) -> Path:
-        suffix = "" if self.profile.name == "quick" else f".{self.profile.name}"
+    @property
+    def baseline_dir(self) -> Path:
         base = Path(self.options.baseline_dir)
-        base = base if base.is_absolute() else self.root / base
-        return base / f"{safe_name(model).rsplit('-', 1)[0]}{suffix}.json"
+        return base if base.is_absolute() else self.root / base
+
+    def baseline_path(self, model: str, key: str) -> Path:
+        """Where the baseline of ``model`` in environment ``key`` lives (``smollm2_135m.cpu-bf16.json``)."""
+        return self.baseline_dir / f"{self._baseline_stem(model)}.{key}.json"
+
+    def _baseline_stem(self, model: str) -> str:
+        suffix = "" if self.profile.name == "quick" else f".{self.profile.name}"
+        return f"{safe_name(model).rsplit('-', 1)[0]}{suffix}"
+
+    def find_baseline(self, model: str, key: str) -> "BaselineMatch | None":
+        """The stored baseline of the same environment, else the nearest one (same device first)."""
+        stored = stored_baselines(self.baseline_dir, self._baseline_stem(model))
+        if key in stored:
+            return BaselineMatch(stored[key], key, exact=True)
+        if not stored:
+            return None
+        device = key.split("-", 1)[0]
+        nearest = sorted(stored, key=lambda k: (k.split("-", 1)[0] != device, k))[0]
+        return BaselineMatch(stored[nearest], nearest, exact=False)
+
+    def environment_key(self, model: str) -> str:
+        return self.results(model)["run"]["environment"]["key"]
+
+    def baseline_comparison(self, model: str):
+        """``(BaselineMatch | None, Comparison | None)`` of ``model``'s results; computed once.
+
+        Strict per-case rule comparison only with ``--dyag-strict`` and a baseline of the same
+        environment; otherwise only significant drops beyond tolerance count. Under
+        ``--dyag-update-baseline`` the comparison is shown, not enforced.
+        """
+        if model not in self._comparisons:
+            from dyag.evaluation.compare import compare_to_baseline
+
+            results, key = self.results(model), self.environment_key(model)
+            match = self.find_baseline(model, key)
+            comparison = None
+            if match is not None:
+                comparison = compare_to_baseline(results, match.read(), strict_rules=self.options.strict and match.exact)
+                self.regressions[model] = {
+                    "baseline": str(match.path), "baseline_key": match.key, "key": key, "exact": match.exact,
+                    "strict": comparison.strict_rules, "enforced": not self.options.update_baseline,
+                    **comparison.to_dict(),
+                }
+            self._comparisons[model] = (match, comparison)
+        return self._comparisons[model]
+
+    def enforced_comparison(self, model: str):
+        """The baseline comparison the gates enforce (None under --dyag-update-baseline or without a baseline)."""
+        return None if self.options.update_baseline else self.baseline_comparison(model)[1]
 
     # --- persistence across xdist workers -------------------------------------------------
     def dump(self, run_dir: Path, *, incomplete: bool) -> Path:
-        part = {"worker": self.worker, "incomplete": incomplete, "results": self._results, "records": self.records}
+        part = {"worker": self.worker, "incomplete": incomplete, "results": self._results, "records": self.records,
+                "regression": self.regressions}
         return atomic_write_json(run_dir / f"{self.worker}.json", part, indent=None)
 
 
@@ -268,14 +324,48 @@ def merge_parts(run_dir: Path, *, incomplete: bool, started: str) -> dict:
                 if key not in seen:
                     seen.add(key)
                     merged["cases"].append(case)
-            for key in ("regression",):
-                if key in res:
-                    merged.setdefault(key, {}).update(res[key])
+        if part.get("regression"):
+            merged.setdefault("regression", {}).update(part["regression"])
     merged["run"]["started"] = started
     merged["run"]["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     merged["run"]["incomplete"] = incomplete
     merged["run"]["workers"] = len(parts)
     return merged
+
+
+@dataclass(frozen=True)
+class BaselineMatch:
+    """The stored baseline a run is compared with; ``exact`` when it was measured in the same environment."""
+
+    path: Path
+    key: str
+    exact: bool
+
+    def read(self) -> dict:
+        return json.loads(self.path.read_text(encoding="utf-8"))
+
+
+def baseline_note(block: dict) -> str:
+    """One line saying which baseline a model was compared with, and how strictly."""
+    where = f"{block['baseline']}"
+    if block.get("exact"):
+        how = "exact per-case rules (--dyag-strict)" if block.get("strict") else "statistical tolerances"
+        return f"compared with {where} (same environment, {block['key']}; {how})"
+    return (f"no baseline for environment {block['key']}: compared with the nearest, {block['baseline_key']} "
+            f"({where}), with statistical tolerances only; per-case rule flips are listed, not fatal")
+
+
+def stored_baselines(folder: Path, stem: str) -> dict[str, Path]:
+    """``{environment key: path}`` of the baselines ``<stem>.<key>.json`` in ``folder``."""
+    import re
+
+    pattern = re.compile(re.escape(stem) + r"\.([a-z0-9_]+-[a-z0-9_-]+)\.json")
+    found = {}
+    for path in sorted(folder.glob(f"{stem}.*.json")) if folder.is_dir() else []:
+        m = pattern.fullmatch(path.name)
+        if m:
+            found[m.group(1)] = path
+    return found
 
 
 def new_run_dir(cache_root: Path) -> Path:

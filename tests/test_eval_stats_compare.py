@@ -30,11 +30,15 @@ def test_bootstrap_handles_many_cases_in_chunks():
     assert lo < 4999.5 < hi
 
 
-def test_sign_test_exact_values():
-    assert stats.sign_test([1] * 10, [0] * 10).p_value == pytest.approx(2 / 1024)
-    result = stats.sign_test([0, 0, 0, 0], [1, -1, 1, 0])  # ties dropped: 2 up, 1 down
-    assert (result.n, result.p_value) == (3, 1.0)
-    assert stats.sign_test([1, 2], [1, 2]).p_value == 1.0
+def test_mcnemar_exact_values():
+    assert stats.mcnemar_exact([1] * 10, [0] * 10).p_value == pytest.approx(2 / 1024)
+    # 2 newly fail, 1 newly passes, 1 concordant: only the 3 discordant pairs count
+    result = stats.mcnemar_exact([1, 1, 0, 1], [0, 0, 1, 1])
+    assert (result.n, result.p_value, result.mean_delta) == (4, 1.0, -0.25)
+    assert stats.mcnemar_exact([1, 0], [1, 0]).p_value == 1.0
+    # five flips one way are not enough at alpha 0.05 (p = 0.0625); six are (p = 0.03125)
+    assert stats.mcnemar_exact([1] * 5, [0] * 5).p_value == pytest.approx(0.0625)
+    assert stats.mcnemar_exact([1] * 6 + [0] * 4, [0] * 10).p_value == pytest.approx(0.03125)
 
 
 def test_paired_bootstrap_separates_shift_from_noise():

@@ -19,19 +19,7 @@ import trl  # noqa: F401,E402
 pytest_plugins = ["pytester"]
 ROOT = Path(__file__).resolve().parents[1]
 
-GATE_TEST = '''
-import pytest
-
-def test_no_dialogue_turns(predictions, dyag_system, dyag_results):
-    rows = predictions(dyag_system)
-    failures = [r["id"] for r in rows for res in r["rules"] if res["name"] == "no_dialogue_turns" and not res["passed"]]
-    dyag_results.record(gate="no_dialogue_turns", failures=len(failures))
-    assert rows
-
-def test_quality_score_floor(dyag_scored, dyag_model, dyag_system):
-    mean = dyag_scored["aggregates"][f"{dyag_model}/{dyag_system}"]["score"]["mean"]
-    assert mean >= 5.0, f"{dyag_model}/{dyag_system}: mean score {mean:.2f} is below the floor 5.0"
-'''
+SHIPPED = ("conftest.py", "test_quality.py", "test_regression.py", "test_rag_vs_finetune.py")
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +34,8 @@ def bench(pytester, shared_home, monkeypatch):
     golden = pytester.path / "golden.jsonl"
     lines = (ROOT / "golden" / "seed.jsonl").read_text(encoding="utf-8").splitlines()[:3]
     golden.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    pytester.makepyfile(test_gates=GATE_TEST)
+    for name in SHIPPED:  # the shipped gates, as they are
+        (pytester.path / name).write_text((ROOT / "benchmarks" / name).read_text(encoding="utf-8"), encoding="utf-8")
     return pytester
 
 
@@ -54,22 +43,45 @@ def _args(*extra):
     return ["--dyag-models", "tiny-random", "--dyag-golden", "golden.jsonl", "-p", "no:cacheprovider", *extra]
 
 
-def test_gates_run_per_model_and_system_and_catch_a_bad_model(bench):
+def test_shipped_gates_run_per_model_and_system_and_catch_a_bad_model(bench):
+    """tiny-random answers garbage: its fine-tuned system must fail the shipped floors and comparisons."""
     result = bench.runpytest_inprocess(*_args("--dyag-systems", "base,finetuned", "--dyag-report", "out/report.html",
-                                             "-v"))
+                                             "-v", "-rs"))
     result.stdout.fnmatch_lines([
-        "*test_no_dialogue_turns?tiny-random-base? PASSED*",
-        "*test_no_dialogue_turns?tiny-random-finetuned? PASSED*",
-        "*test_quality_score_floor?tiny-random-finetuned? FAILED*",
+        "*test_rule_gate?tiny-random-base-no_dialogue_turns? PASSED*",
+        "*test_floor_gate?tiny-random-finetuned-score? FAILED*",
+        "*test_finetuned_beats_base?tiny-random? FAILED*",
         "*dyag: report out/report.html*",
-        "*mean score * is below the floor 5.0*",
     ])
-    result.assert_outcomes(passed=2, failed=2)
+    result.stdout.fnmatch_lines(["*mean 0.* is below the floor 0.5*"])
+    result.stdout.fnmatch_lines(["*no baseline for tiny-random*--dyag-update-baseline*"])
     merged = json.loads((bench.path / "out" / "report.json").read_text())
     assert {c["system"] for c in merged["cases"]} == {"tiny-random/base", "tiny-random/finetuned"}
-    assert len(merged["cases"]) == 6 and len(merged["tests"]) == 2
+    assert len(merged["cases"]) == 6
     assert merged["training"]["tiny-random"]["train_loss"] is not None
+    assert merged["run"]["environment"]["key"] in ("cpu-fp32", "cpu-bf16")
     assert "<html" in (bench.path / "out" / "report.html").read_text()
+
+
+def test_baseline_is_written_for_the_environment_and_then_gates(bench):
+    """No baseline fails in CI mode; --dyag-update-baseline writes <model>.<environment>.json; the next run
+    compares with it (same answers: no regression); another environment falls back to the nearest baseline."""
+    args = _args("--dyag-systems", "base", "-k", "regression", "--dyag-baseline", "baselines")
+    result = bench.runpytest_inprocess(*args, "--dyag-require-baseline")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*no baseline for tiny-random*--dyag-require-baseline*"])
+    result = bench.runpytest_inprocess(*args, "--dyag-update-baseline")
+    result.assert_outcomes(passed=1)
+    written = sorted(p.name for p in (bench.path / "baselines").iterdir())
+    assert written == ["tiny-random.cpu-untrained.json"]
+    result = bench.runpytest_inprocess(*args, "--dyag-require-baseline", "--dyag-strict")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*dyag: baselines*", "*same environment, cpu-untrained*"])
+    # the same baseline under another key: compared as the nearest one, statistically
+    (bench.path / "baselines" / written[0]).rename(bench.path / "baselines" / "tiny-random.cpu-other.json")
+    result = bench.runpytest_inprocess(*args, "--dyag-require-baseline", "--dyag-strict")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*no baseline for environment cpu-untrained*nearest, cpu-other*"])
 
 
 def test_unknown_values_are_usage_errors(bench):
@@ -88,8 +100,14 @@ def test_unavailable_model_is_skipped_with_its_reason(bench, monkeypatch, tmp_pa
     monkeypatch.delenv("HF_TOKEN", raising=False)
     result = bench.runpytest_inprocess("--dyag-models", "llama3.2:1b", "--dyag-golden", "golden.jsonl",
                                        "-p", "no:cacheprovider", "-rs")
-    result.assert_outcomes(skipped=6)
+    outcomes = result.parseoutcomes()
+    assert outcomes.get("skipped", 0) > 0 and not outcomes.get("failed") and not outcomes.get("passed")
     result.stdout.fnmatch_lines(["*llama3.2:1b*authentication*"])
+    # in CI mode a model that cannot load fails, with its reason
+    result = bench.runpytest_inprocess("--dyag-models", "llama3.2:1b", "--dyag-golden", "golden.jsonl",
+                                       "--dyag-require-baseline", "-p", "no:cacheprovider")
+    assert result.parseoutcomes().get("errors", 0) > 0 and not result.parseoutcomes().get("passed")
+    result.stdout.fnmatch_lines(["*llama3.2:1b*--dyag-require-baseline*"])
 
 
 def test_markers_are_registered_for_strict_markers(bench):

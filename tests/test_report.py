@@ -593,3 +593,20 @@ def test_odd_but_valid_results_never_crash_and_never_leak_markup():
         assert "<script>" not in page and "<img" not in page and "<b>/x" not in page and "<odd>" not in page
 
     check()
+
+
+def test_environment_note_and_calibration_section():
+    data = small()
+    model = next(iter(data["regression"]))
+    data["regression"][model].update(key="cpu-fp32", baseline_key="cpu-bf16", exact=False, strict=False, failed=False)
+    data["calibration"] = {"summary": {
+        "benign": {"runs": 6, "false_alarms": 0, "rate": 0.0},
+        "degradations": {"cut-short": {"runs": 2, "detected": 1, "rate": 0.5}},
+        "met": {"false_alarms": True, "cut-short": False}}}
+    page = html.unescape(build_html([ResultsSource("r.json", data)], lang="en"))
+    reg = section(page, "regression")
+    assert "No baseline for environment cpu-fp32: compared with the nearest one (cpu-bf16)" in reg
+    assert "No regression for" in reg  # the stored verdict, not the listed rule flips, decides
+    assert "Rules newly failing on single cases (listed; fatal only with --dyag-strict)" in reg
+    cal = section(page, "calibration")
+    assert "0/6" in cal and "✅ ≤ 5 %" in cal and "cut-short" in cal and "1/2" in cal and "❌ ≥ 90 %" in cal

@@ -140,20 +140,13 @@ def count_tokens(tokenizer, rows: list[dict], max_length: int) -> int:
 
 
 def machine_info() -> dict:
-    import platform
-
+    """dyag's ``run.machine`` plus the library versions and the load when the run started."""
     import torch
 
-    info = {
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpu": _cpu_model(),
-        "cores": os.cpu_count(),
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-        "load_avg_at_start": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
-    }
+    from dyag.utils.device import machine_info as dyag_machine_info
+
+    info = {**dyag_machine_info(), "torch": torch.__version__,
+            "load_avg_at_start": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
     try:
         import peft
         import transformers
@@ -162,28 +155,4 @@ def machine_info() -> dict:
         info.update(transformers=transformers.__version__, trl=trl.__version__, peft=peft.__version__)
     except ImportError:
         pass
-    flags = _cpu_flags()
-    info["cpu_flags"] = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in flags]
     return info
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or platform.machine()
-
-
-def _cpu_flags() -> set[str]:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()

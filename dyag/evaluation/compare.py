@@ -1,12 +1,14 @@
 """Compare results with a stored baseline: a real drop fails, noise does not.
 
 For each (system, metric) present in both, the delta of the means is tested on the
-per-case values: a paired bootstrap when both runs scored the same case ids, an
-unpaired bootstrap otherwise. A row is ``regressed`` only when the drop is larger than
-its tolerance *and* significant (p < ``alpha``); ``improved`` symmetrically; ``ok``
-otherwise. ``corpus_bleu`` has no per-case values and is judged on its tolerance alone.
-Rules that passed on a case in the baseline and fail now are listed as new failures;
-they fail the comparison only with ``strict_rules=True``.
+per-case values: a paired bootstrap when both runs scored the same case ids (an exact
+McNemar test for a rule's pass/fail outcomes), an unpaired bootstrap otherwise. A row is
+``regressed`` only when the drop is larger than its tolerance *and* significant
+(p < ``alpha``); ``improved`` symmetrically; ``ok`` otherwise. ``corpus_bleu`` has no
+per-case values and is judged on its tolerance alone. Rules that passed on a case in the
+baseline and fail now are listed as new failures; they fail the comparison only with
+``strict_rules=True`` (exact per-case comparison, for a baseline of the same environment,
+where answers are deterministic).
 
 >>> cmp = compare_to_baseline(read_results("results.json"), read_results("golden/baselines/x.json"))  # doctest: +SKIP
 >>> cmp.failed, cmp.summary_lines()[0]  # doctest: +SKIP
@@ -109,12 +111,14 @@ def per_case_values(results: Mapping, system: str, metric: str) -> dict[str, flo
     return out
 
 
-def _test(base: dict[str, float], cur: dict[str, float], *, resamples: int, seed: int) -> stats.PairedTest | None:
+def _test(base: dict[str, float], cur: dict[str, float], *, binary: bool, resamples: int,
+          seed: int) -> stats.PairedTest | None:
     if not base or not cur:
         return None
     if set(base) == set(cur):
         ids = sorted(base)
-        return stats.paired_bootstrap([base[i] for i in ids], [cur[i] for i in ids], resamples=resamples, seed=seed)
+        a, b = [base[i] for i in ids], [cur[i] for i in ids]
+        return stats.mcnemar_exact(a, b) if binary else stats.paired_bootstrap(a, b, resamples=resamples, seed=seed)
     return stats.unpaired_bootstrap(list(base.values()), list(cur.values()), resamples=resamples, seed=seed)
 
 
@@ -157,7 +161,7 @@ def compare_to_baseline(results: Mapping, baseline: Mapping, *, tolerances: Mapp
             test = None
             if metric != "corpus_bleu":
                 test = _test(per_case_values(baseline, system, metric), per_case_values(results, system, metric),
-                             resamples=resamples, seed=seed)
+                             binary=metric.startswith("rule:"), resamples=resamples, seed=seed)
             tolerance = tolerance_for(metric, tol)
             p = test.p_value if test else None
             comparison.rows.append(ComparisonRow(

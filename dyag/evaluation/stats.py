@@ -3,7 +3,7 @@
 >>> lo, hi = bootstrap_ci([7.0, 8.0, 6.5, 9.0, 7.5])
 >>> lo <= 7.6 <= hi
 True
->>> sign_test([5, 5, 5, 5, 5, 5], [4, 4, 4, 4, 4, 4]).p_value
+>>> mcnemar_exact([1, 1, 1, 1, 1, 1, 0], [0, 0, 0, 0, 0, 0, 0]).p_value
 0.03125
 """
 
@@ -99,8 +99,13 @@ def unpaired_bootstrap(a: Sequence[float], b: Sequence[float], *, resamples: int
     return PairedTest(delta, p, int(min(a.size, b.size)), "unpaired_bootstrap")
 
 
-def sign_test(a: Sequence[float], b: Sequence[float]) -> PairedTest:
-    """Exact two-sided sign test of b against a (ties dropped)."""
+def mcnemar_exact(a: Sequence[float], b: Sequence[float]) -> PairedTest:
+    """Exact McNemar test of paired pass/fail outcomes (1/0) of ``b`` against ``a``.
+
+    Only the discordant pairs count (passed before and fails now, or the reverse); under
+    no change each is equally likely either way, so their split is Binomial(n, 1/2).
+    ``mean_delta`` is the change of the pass rate over all pairs.
+    """
     a, b = _values(a), _values(b)
     if a.size != b.size:
         raise ValueError(f"paired lists differ in length: {a.size} vs {b.size}")
@@ -109,10 +114,9 @@ def sign_test(a: Sequence[float], b: Sequence[float]) -> PairedTest:
     n = ups + downs
     mean_delta = float(diff.mean()) if diff.size else 0.0
     if n == 0:
-        return PairedTest(mean_delta, 1.0, 0, "sign_test")
-    k = min(ups, downs)
-    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2.0**n
-    return PairedTest(mean_delta, float(min(1.0, 2.0 * tail)), n, "sign_test")
+        return PairedTest(mean_delta, 1.0, int(a.size), "mcnemar_exact")
+    tail = sum(math.comb(n, i) for i in range(min(ups, downs) + 1)) / 2.0**n
+    return PairedTest(mean_delta, float(min(1.0, 2.0 * tail)), int(a.size), "mcnemar_exact")
 
 
 def summarize(values: Sequence[float], *, resamples: int = RESAMPLES, seed: int = SEED) -> dict:

@@ -114,6 +114,17 @@ FR: dict[str, str] = {
     "per_model": "Meilleur système par modèle",
     "per_model_item": "{model} : {kind} ({score}/10)",
     "baseline_is": "Référence : {path}",
+    "calibration": "Étalonnage des seuils",
+    "cal_note": "Mesuré par make calibrate : la porte rapide rejouée sous des changements sans effet (fausses "
+    "alarmes) et sous des dégradations (détections).",
+    "cal_benign": "changements sans effet (graine, précision, taille de lot) : fausses alarmes",
+    "cal_change": "Changement",
+    "cal_result": "Porte en échec",
+    "cal_target": "Cible",
+    "env_exact": "Même environnement que la référence ({key}).",
+    "env_nearest": "Pas de référence pour l'environnement {key} : comparaison avec la plus proche ({baseline_key}), "
+    "avec les seules tolérances statistiques.",
+    "flips_listed": "Règles nouvellement en échec sur une question (listées, non bloquantes sans --dyag-strict)",
     "loss_not_predictive": "La perte d'entraînement ne prédit pas la qualité : classement par perte "
     "d'entraînement (la plus basse d'abord) : {loss_order} ; classement par score de qualité "
     "du système {kind} (le meilleur d'abord) : {score_order}.",
@@ -250,6 +261,17 @@ EN: dict[str, str] = {
     "per_model": "Best system per model",
     "per_model_item": "{model}: {kind} ({score}/10)",
     "baseline_is": "Baseline: {path}",
+    "calibration": "Gate calibration",
+    "cal_note": "Measured by make calibrate: the quick gate re-run under benign changes (false alarms) and under "
+    "degradations (detections).",
+    "cal_benign": "benign changes (seed, precision, batch size): false alarms",
+    "cal_change": "Change",
+    "cal_result": "Gate failed",
+    "cal_target": "Target",
+    "env_exact": "Same environment as the baseline ({key}).",
+    "env_nearest": "No baseline for environment {key}: compared with the nearest one ({baseline_key}), "
+    "with statistical tolerances only.",
+    "flips_listed": "Rules newly failing on single cases (listed; fatal only with --dyag-strict)",
     "loss_not_predictive": "Training loss does not predict quality: ranking by training loss "
     "(lowest first): {loss_order}; ranking by the quality score of the {kind} system "
     "(best first): {score_order}.",

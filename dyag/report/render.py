@@ -78,6 +78,7 @@ def build_html(sources: Sequence[ResultsSource], *, lang: str = "fr", title: str
         "open_questions": len(questions) <= OPEN_QUESTIONS_MAX,
         "max_links": MAX_FAILING_LINKS,
         "perf": view.perf(),
+        "calibration": view.calibration(),
     }
     return report_environment().get_template(TEMPLATE_NAME).render(context)
 

@@ -119,7 +119,7 @@ def validate_results(data: Any, label: str) -> None:
     version = data["schema_version"]
     if version != SCHEMA_VERSION or isinstance(version, bool):
         raise _fail(label, "", f"unsupported schema_version {version!r} (this dyag reads {SCHEMA_VERSION})")
-    for key in ("run", "training", "aggregates", "regression", "perf"):
+    for key in ("run", "training", "aggregates", "regression", "perf", "calibration"):
         if data.get(key) is not None:
             _expect(label, key, data[key], dict, "an object")
     cases = data.get("cases")

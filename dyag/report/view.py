@@ -225,6 +225,8 @@ class RegressionView:
     baseline_text: Markup
     rows: list[RegressionRowView]
     new_rule_failures: list[tuple[str, str, str, str]]  # (id, anchor, system, rule)
+    environment_note: str = ""
+    flips_fatal: bool = False
 
 
 @dataclass
@@ -633,7 +635,14 @@ class ReportView:
                 )
                 for f in reg.get("new_rule_failures") or []
             ]
-            failed = reg.get("failed") is True or any(r.verdict == "regressed" for r in rows) or bool(failures)
+            if isinstance(reg.get("failed"), bool):
+                failed = reg["failed"]
+            else:  # results written before the failed flag: any regression or flip counted
+                failed = any(r.verdict == "regressed" for r in rows) or bool(failures)
+            env_note = ""
+            if reg.get("key"):
+                env_note = self.t["env_exact" if reg.get("exact") else "env_nearest"].format(
+                    key=reg.get("key"), baseline_key=reg.get("baseline_key", "?"))
             summary = Markup(self.t["reg_failed" if failed else "reg_passed"]).format(
                 model=Markup("<strong>{}</strong>").format(model)
             )
@@ -649,6 +658,8 @@ class ReportView:
                     ),
                     rows=rows,
                     new_rule_failures=failures,
+                    environment_note=env_note,
+                    flips_fatal=bool(reg.get("strict")),
                 )
             )
         return views
@@ -776,6 +787,25 @@ class ReportView:
             if isinstance(perf, dict) and perf:
                 views.append(PerfView(src.label, _perf_tables(perf, self.t, self.lang)))
         return views
+
+
+    def calibration(self) -> list[tuple[str, str, str, bool]]:
+        """Rows ``(change, result, target, met)`` of the gate calibration (``make calibrate``), if any."""
+        cal = next((src.data["calibration"] for src in self.merged.sources
+                    if isinstance(src.data.get("calibration"), dict)), None)
+        if not cal:
+            return []
+        summary = _dict(cal.get("summary"))
+        met = _dict(summary.get("met"))
+        benign = _dict(summary.get("benign"))
+        rows = []
+        if benign.get("runs"):
+            rows.append((self.t["cal_benign"], f"{benign.get('false_alarms')}/{benign.get('runs')}",
+                         "≤ 5 %", bool(met.get("false_alarms"))))
+        for how, d in _dict(summary.get("degradations")).items():
+            d = _dict(d)
+            rows.append((how, f"{d.get('detected')}/{d.get('runs')}", "≥ 90 %", bool(met.get(how))))
+        return rows
 
 
 def _dict(value: Any) -> dict[str, Any]:

@@ -58,15 +58,48 @@ def training_precision(requested: str, device: DeviceChoice) -> str:
 CPU_AUTO_PRECISION = "bf16"
 
 
-def cpu_has_bf16() -> bool:
-    """True when the CPU multiplies bf16 natively (x86 avx512_bf16 / AMX, or Arm bf16)."""
+#: the instruction sets that change what (and how fast) a CPU computes in bf16 and fp32
+RELEVANT_CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16", "asimd", "bf16", "sve")
+
+
+def _cpuinfo() -> dict[str, str]:
+    """The first processor's ``key: value`` lines of /proc/cpuinfo ({} where there is none)."""
+    out: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
-            flags = next((line for line in fh if line.startswith(("flags", "Features"))), "")
+            for line in fh:
+                if not line.strip():
+                    break
+                key, _, value = line.partition(":")
+                out.setdefault(key.strip(), value.strip())
     except OSError:
-        return False
-    words = set(flags.split(":", 1)[-1].split())
-    return bool(words & {"avx512_bf16", "amx_bf16", "bf16"})
+        pass
+    return out
+
+
+def cpu_flags() -> list[str]:
+    """The CPU's instruction sets among :data:`RELEVANT_CPU_FLAGS` (x86 ``flags`` or Arm ``Features``)."""
+    info = _cpuinfo()
+    words = set((info.get("flags") or info.get("Features") or "").split())
+    return [f for f in RELEVANT_CPU_FLAGS if f in words]
+
+
+def cpu_has_bf16() -> bool:
+    """True when the CPU multiplies bf16 natively (x86 avx512_bf16 / AMX, or Arm bf16)."""
+    return bool(set(cpu_flags()) & {"avx512_bf16", "amx_bf16", "bf16"})
+
+
+def environment_key(device: str, precision: str | None) -> str:
+    """What a stored baseline is keyed by: the device kind and the training precision.
+
+    These two change the answers of the same code (bf16 and fp32 training give other
+    adapters); answers are otherwise deterministic on a CPU. ``cpu-bf16``, ``cpu-fp32``,
+    ``cuda-bf16``; ``cpu-untrained`` when no system of the run uses an adapter.
+
+    >>> environment_key("cpu", "bf16"), environment_key("cpu", None)
+    ('cpu-bf16', 'cpu-untrained')
+    """
+    return f"{device}-{precision or 'untrained'}"
 
 
 def _cuda_possible() -> bool:
@@ -77,16 +110,16 @@ def _cuda_possible() -> bool:
 
 
 def machine_info() -> dict:
-    import os
-
+    """The machine a run was measured on (recorded in ``run.machine``)."""
     import torch
 
-    info = {
+    info = _cpuinfo()
+    return {
         "platform": platform.platform(),
         "python": platform.python_version(),
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": info.get("model name") or platform.processor() or platform.machine(),
+        "cpu_flags": cpu_flags(),
         "cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
     }
-    return info

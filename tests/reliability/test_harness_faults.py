@@ -142,7 +142,7 @@ def _visible(folder: Path) -> list[str]:
 
 
 def test_sigkill_while_writing_the_baseline_or_the_report_keeps_the_previous_files(project, isolated_home):
-    baseline = project / "baselines" / "tiny-random.json"
+    baseline = project / "baselines" / "tiny-random.cpu-untrained.json"  # base system only: no adapter
     report = project / "report" / "index.html"
 
     _run(project, "--dyag-update-baseline")
@@ -154,9 +154,9 @@ def test_sigkill_while_writing_the_baseline_or_the_report_keeps_the_previous_fil
     report_before = report.read_bytes()
 
     # 1. Killed between writing the new baseline's temporary file and moving it into place.
-    _kill_while_writing(project, "tiny-random.json", "--dyag-update-baseline")
+    _kill_while_writing(project, baseline.name, "--dyag-update-baseline")
     assert json.loads(baseline.read_text(encoding="utf-8"))["note"] == "the previous baseline"
-    assert _visible(project / "baselines") == ["tiny-random.json"], "a half-written baseline is visible"
+    assert _visible(project / "baselines") == [baseline.name], "a half-written baseline is visible"
     assert report.read_bytes() == report_before
 
     # 2. Killed while the report is written (after the baseline comparison passed).

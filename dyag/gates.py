@@ -1,0 +1,145 @@
+"""The quality gates, as functions of results: what the benchmark suites assert.
+
+Each gate judges one system of a results object (schema v1) and returns a
+:class:`GateOutcome`; the suites in ``benchmarks/`` assert ``outcome.passed``, and the
+tests run the same functions on known-bad results to prove that each one can fail.
+
+Three kinds of gate:
+
+- **rule gates**: the share of answers breaking a rule must stay under an absolute cap,
+  and the rule's pass rate must not drop against the system's own baseline beyond the
+  tolerance *and* significantly (exact McNemar test on the paired outcomes);
+- **floors**: a metric's mean must stay over an absolute floor, and must not drop against
+  the system's own baseline beyond the tolerance *and* significantly (paired bootstrap);
+- **comparisons**: the fine-tuned system must beat the untrained base, significantly.
+
+A gate with nothing to judge (no answer the rule applies to, no value of the metric)
+fails: a gate that checked nothing must not pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Mapping
+
+from dyag.evaluation import stats
+from dyag.evaluation.compare import ALPHA, DEFAULT_TOLERANCES, Comparison, per_case_values, tolerance_for
+
+#: Absolute gate values: rule gates give the largest share of answers allowed to break the
+#: rule, floors the lowest mean allowed. Together with the baseline-relative check of every
+#: gate, these are the defaults a project overrides per system kind and per model.
+DEFAULT_GATES: dict[str, float] = {
+    "no_dialogue_turns": 0.0,
+    "no_repetition": 0.6,
+    "not_truncated": 0.6,
+    "language": 0.1,
+    "bertscore_f1": 0.50,
+    "fact_recall": 0.05,
+    "score": 0.5,
+}
+RULE_GATES = ("no_dialogue_turns", "no_repetition", "not_truncated", "language")
+FLOOR_GATES = ("bertscore_f1", "fact_recall", "score")
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    gate: str
+    system: str
+    passed: bool
+    message: str
+    value: float | None = None  # the share of failing answers (rule gate) or the mean (floor)
+    limit: float | None = None  # the absolute cap or floor
+    baseline: float | None = None  # the same quantity in the baseline
+    p_value: float | None = None  # of the drop against the baseline (or of the comparison)
+    n: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _row(comparison: Comparison | None, system: str, metric: str):
+    if comparison is None:
+        return None
+    return next((r for r in comparison.rows if r.system == system and r.metric == metric), None)
+
+
+def _drop_text(row) -> str:
+    return (f"dropped from {row.baseline:.3g} to {row.current:.3g} against the baseline "
+            f"({row.delta:+.3g}, tolerance {row.tolerance:g}, p={row.p_value:.3g})")
+
+
+def rule_gate(results: Mapping, system: str, rule: str, max_share: float,
+              comparison: Comparison | None = None) -> GateOutcome:
+    """At most ``max_share`` of ``system``'s answers break ``rule``, and its pass rate did not regress."""
+    applicable, failures = 0, []
+    for case in results["cases"]:
+        if case["system"] != system:
+            continue
+        for res in case["rules"]:
+            if res["name"] == rule:
+                applicable += 1
+                if not res["passed"]:
+                    failures.append(f"{case['id']}: {res.get('message', '')}")
+    if not applicable:
+        return GateOutcome(rule, system, False, f"{rule}: no answer of {system} to check")
+    share = len(failures) / applicable
+    row = _row(comparison, system, f"rule:{rule}")
+    base_share = None if row is None or row.baseline is None else 1.0 - row.baseline
+    problems = []
+    if share > max_share:
+        problems.append(f"{len(failures)}/{applicable} answers fail ({share:.0%} > {max_share:.0%} allowed)")
+    if row is not None and row.verdict == "regressed":
+        problems.append("pass rate " + _drop_text(row))
+    shown = "; ".join(failures[:5])
+    message = (f"{rule}: " + " and ".join(problems) + (f": {shown}" if shown else "")) if problems else (
+        f"{rule}: {len(failures)}/{applicable} answers fail ({share:.0%}, {max_share:.0%} allowed)")
+    return GateOutcome(rule, system, not problems, message, share, max_share, base_share,
+                       row.p_value if row else None, applicable)
+
+
+def floor_gate(results: Mapping, system: str, metric: str, floor: float,
+               comparison: Comparison | None = None) -> GateOutcome:
+    """``system``'s mean ``metric`` is at least ``floor`` and did not regress against the baseline."""
+    agg = (results["aggregates"].get(system) or {}).get(metric) or {}
+    mean = agg.get("mean")
+    if mean is None:
+        return GateOutcome(metric, system, False, f"{system} has no {metric}")
+    row = _row(comparison, system, metric)
+    problems = []
+    if mean < floor:
+        problems.append(f"mean {mean:.3f} is below the floor {floor} (95% CI {agg.get('ci95')})")
+    if row is not None and row.verdict == "regressed":
+        problems.append(_drop_text(row))
+    message = f"{system} {metric}: " + (" and ".join(problems) if problems else f"mean {mean:.3f} >= {floor}")
+    return GateOutcome(metric, system, not problems, message, mean, floor, row.baseline if row else None,
+                       row.p_value if row else None, int(agg.get("n") or 0))
+
+
+def beats_gate(results: Mapping, better: str, worse: str, metric: str, *, alpha: float = ALPHA) -> GateOutcome:
+    """``better`` scores higher than ``worse`` on ``metric``, significantly (paired bootstrap on shared cases)."""
+    a, b = per_case_values(results, worse, metric), per_case_values(results, better, metric)
+    ids = sorted(set(a) & set(b))
+    gate = f"{metric}: {better} > {worse}"
+    if not ids:
+        return GateOutcome(gate, better, False, f"{gate}: no case answered by both")
+    test = stats.paired_bootstrap([a[i] for i in ids], [b[i] for i in ids])
+    passed = test.mean_delta > 0 and test.p_value < alpha
+    verdict = "beats" if passed else "does not significantly beat"
+    message = (f"{better} {verdict} {worse} on {metric}: {sum(b[i] for i in ids) / len(ids):.3g} vs "
+               f"{sum(a[i] for i in ids) / len(ids):.3g} ({test.mean_delta:+.3g}, p={test.p_value:.3g}, "
+               f"n={test.n})")
+    return GateOutcome(gate, better, passed, message, test.mean_delta, 0.0, None, test.p_value, test.n)
+
+
+def gate_value(name: str, *, kind: str, model: str, gates: Mapping[str, float] | None = None,
+               by_kind: Mapping[str, Mapping[str, float]] | None = None,
+               by_model_kind: Mapping[tuple[str, str], Mapping[str, float]] | None = None) -> float:
+    """A gate's threshold for one (model, system kind): the most specific override wins."""
+    for overrides in ((by_model_kind or {}).get((model, kind), {}), (by_kind or {}).get(kind, {})):
+        if name in overrides:
+            return float(overrides[name])
+    return float({**DEFAULT_GATES, **(gates or {})}[name])
+
+
+__all__ = ["DEFAULT_GATES", "DEFAULT_TOLERANCES", "FLOOR_GATES", "RULE_GATES", "GateOutcome", "beats_gate",
+           "floor_gate", "gate_value", "rule_gate", "tolerance_for"]
