@@ -22,6 +22,7 @@ COMMANDS = (
     "score",
     "evaluate",
     "report",
+    "compare",
 )
 
 

@@ -93,13 +93,14 @@ def generate_system_predictions(config: EvaluationConfig, cases: list, kb: list[
 
 def run_environment(config: EvaluationConfig, manifest: dict | None, machine: dict) -> dict:
     """What changes the answers of the same code: device kind and training precision (the baseline key)."""
-    from dyag.utils.device import environment_key
+    from dyag.utils.device import environment_key, kernel_cpu_flags
 
     uses_adapter = manifest is not None and any("finetuned" in s for s in config.systems)
     device = "cuda" if machine.get("cuda") and not config.force_cpu else "cpu"
     precision = ((manifest.get("hyperparameters") or {}).get("precision") if uses_adapter else None)
-    return {"device": device, "training_precision": precision, "cpu_flags": machine.get("cpu_flags", []),
-            "key": environment_key(device, precision)}
+    flags = kernel_cpu_flags()
+    return {"device": device, "training_precision": precision, "cpu_flags": flags,
+            "key": environment_key(device, precision, flags)}
 
 
 def evaluate_systems(config: EvaluationConfig, cases: list, kb: list[dict] | None = None) -> dict:

@@ -233,8 +233,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
                 fatal = "fail the gate" if block.get("strict") else "listed, not fatal"
                 terminalreporter.write_line(f"  {len(flips)} rule(s) newly failing on single cases ({fatal}):")
                 for f in flips[:10]:
-                    terminalreporter.write_line(sanitize_terminal(
-                        f"    {f['system']} {f['id']}: {f['rule']}: {f.get('message', '')}", single_line=True))
+                    terminalreporter.write_line("    " + sanitize_terminal(
+                        f"{f['system']} {f['id']}: {f['rule']}: {f.get('message', '')}", single_line=True))
 
 
 # --- fixtures ------------------------------------------------------------------------------

@@ -255,15 +255,13 @@ class DyagSession:
         return f"{safe_name(model).rsplit('-', 1)[0]}{suffix}"
 
     def find_baseline(self, model: str, key: str) -> "BaselineMatch | None":
-        """The stored baseline of the same environment, else the nearest one (same device first)."""
+        """The stored baseline of the same environment, else the nearest one (same device and precision first)."""
         stored = stored_baselines(self.baseline_dir, self._baseline_stem(model))
         if key in stored:
             return BaselineMatch(stored[key], key, exact=True)
         if not stored:
             return None
-        device = key.split("-", 1)[0]
-        nearest = sorted(stored, key=lambda k: (k.split("-", 1)[0] != device, k))[0]
-        return BaselineMatch(stored[nearest], nearest, exact=False)
+        return BaselineMatch(stored[nearest_key(key, stored)], nearest_key(key, stored), exact=False)
 
     def environment_key(self, model: str) -> str:
         return self.results(model)["run"]["environment"]["key"]
@@ -284,12 +282,19 @@ class DyagSession:
             if match is not None:
                 comparison = compare_to_baseline(results, match.read(), strict_rules=self.options.strict and match.exact)
                 self.regressions[model] = {
-                    "baseline": str(match.path), "baseline_key": match.key, "key": key, "exact": match.exact,
+                    "baseline": self._shown(match.path), "baseline_key": match.key, "key": key, "exact": match.exact,
                     "strict": comparison.strict_rules, "enforced": not self.options.update_baseline,
                     **comparison.to_dict(),
                 }
             self._comparisons[model] = (match, comparison)
         return self._comparisons[model]
+
+    def _shown(self, path: Path) -> str:
+        """``path`` relative to the project root when it lies under it (as the report shows it)."""
+        try:
+            return str(path.resolve().relative_to(self.root.resolve()))
+        except ValueError:
+            return str(path)
 
     def enforced_comparison(self, model: str):
         """The baseline comparison the gates enforce (None under --dyag-update-baseline or without a baseline)."""
@@ -348,11 +353,30 @@ class BaselineMatch:
 def baseline_note(block: dict) -> str:
     """One line saying which baseline a model was compared with, and how strictly."""
     where = f"{block['baseline']}"
+    shown = "" if block.get("enforced", True) else " [--dyag-update-baseline: shown, not enforced]"
     if block.get("exact"):
         how = "exact per-case rules (--dyag-strict)" if block.get("strict") else "statistical tolerances"
-        return f"compared with {where} (same environment, {block['key']}; {how})"
+        return f"compared with {where} (same environment, {block['key']}; {how}){shown}"
     return (f"no baseline for environment {block['key']}: compared with the nearest, {block['baseline_key']} "
-            f"({where}), with statistical tolerances only; per-case rule flips are listed, not fatal")
+            f"({where}), with statistical tolerances only; per-case rule flips are listed, not fatal{shown}")
+
+
+def nearest_key(key: str, keys) -> str:
+    """The key among ``keys`` closest to ``key``: same device, then same precision, then by name.
+
+    >>> nearest_key("cpu-bf16-avx512", ["cpu-fp32", "cpu-bf16-amx", "cuda-bf16"])
+    'cpu-bf16-amx'
+    >>> nearest_key("cpu-fp32", ["cuda-fp32", "cpu-bf16-amx"])
+    'cpu-bf16-amx'
+    """
+    device, _, rest = key.partition("-")
+    precision = rest.split("-", 1)[0]
+
+    def distance(other: str) -> tuple:
+        o_device, _, o_rest = other.partition("-")
+        return (o_device != device, o_rest.split("-", 1)[0] != precision, other)
+
+    return min(keys, key=distance)
 
 
 def stored_baselines(folder: Path, stem: str) -> dict[str, Path]:

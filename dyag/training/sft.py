@@ -62,7 +62,7 @@ def finetune(config: FinetuneConfig, *, progress: bool = True) -> FinetuneResult
     """
     from dyag.data.training_set import read_training_set
     from dyag.models.loading import resolve_model
-    from dyag.utils.device import pick_device, training_precision
+    from dyag.utils.device import environment_key, kernel_cpu_flags, pick_device, training_precision
 
     start = time.perf_counter()
     output = Path(config.output)
@@ -78,7 +78,10 @@ def finetune(config: FinetuneConfig, *, progress: bool = True) -> FinetuneResult
     eval_sha = sha256_file(config.eval_dataset) if config.eval_dataset else None
     versions = library_versions()
     hyperparameters = {**config.hyperparameters(), "precision": precision}
-    key = adapter_cache_key(resolved.identity, dataset_sha, eval_sha, hyperparameters, versions, device.device)
+    # A CPU's bf16 kernels (AMX, avx512_bf16) train different adapters: the cache keeps them apart.
+    cpu_bf16 = device.device == "cpu" and precision.startswith("bf16")
+    device_id = environment_key(device.device, precision, kernel_cpu_flags()) if cpu_bf16 else device.device
+    key = adapter_cache_key(resolved.identity, dataset_sha, eval_sha, hyperparameters, versions, device_id)
     cache = AdapterCache.at(config.cache_dir)
 
     entry = None if config.no_cache else cache.get(key)

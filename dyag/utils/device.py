@@ -84,22 +84,46 @@ def cpu_flags() -> list[str]:
     return [f for f in RELEVANT_CPU_FLAGS if f in words]
 
 
+def kernel_cpu_flags() -> list[str]:
+    """:func:`cpu_flags` as oneDNN's kernels may use them: ``ONEDNN_MAX_CPU_ISA`` can cap them.
+
+    ``ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16`` makes a CPU with AMX compute bf16 as one without
+    (other answers, see :func:`environment_key`); ``AVX512_CORE``/``AVX2`` leave no bf16 kernel.
+    """
+    flags = cpu_flags()
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper()
+    if cap and cap not in ("ALL", "DEFAULT"):
+        if "AMX" not in cap:
+            flags = [f for f in flags if not f.startswith("amx")]
+        if "AMX" not in cap and "BF16" not in cap:
+            flags = [f for f in flags if f != "avx512_bf16"]
+    return flags
+
+
 def cpu_has_bf16() -> bool:
     """True when the CPU multiplies bf16 natively (x86 avx512_bf16 / AMX, or Arm bf16)."""
     return bool(set(cpu_flags()) & {"avx512_bf16", "amx_bf16", "bf16"})
 
 
-def environment_key(device: str, precision: str | None) -> str:
-    """What a stored baseline is keyed by: the device kind and the training precision.
+def environment_key(device: str, precision: str | None, cpu_flags: list[str] | tuple[str, ...] = ()) -> str:
+    """What a stored baseline is keyed by: what changes the answers of the same code.
 
-    These two change the answers of the same code (bf16 and fp32 training give other
-    adapters); answers are otherwise deterministic on a CPU. ``cpu-bf16``, ``cpu-fp32``,
-    ``cuda-bf16``; ``cpu-untrained`` when no system of the run uses an adapter.
+    The device kind and the training precision (bf16 and fp32 training give other adapters),
+    and on a CPU training in bf16, the bf16 kernels: AMX and avx512_bf16 round differently
+    (measured: 3 of gemma3:270m's 10 fine-tuned answers differ), while fp32 training gives the
+    same answers on AVX2 and AVX-512 CPUs. ``cpu-untrained`` when no system uses an adapter.
 
-    >>> environment_key("cpu", "bf16"), environment_key("cpu", None)
-    ('cpu-bf16', 'cpu-untrained')
+    >>> environment_key("cpu", "bf16", ["avx512_bf16", "amx_bf16"]), environment_key("cpu", "fp32", ["avx2"])
+    ('cpu-bf16-amx', 'cpu-fp32')
+    >>> environment_key("cpu", None), environment_key("cuda", "bf16")
+    ('cpu-untrained', 'cuda-bf16')
     """
-    return f"{device}-{precision or 'untrained'}"
+    key = f"{device}-{precision or 'untrained'}"
+    if device == "cpu" and precision in ("bf16", "bf16-mixed"):
+        flags = set(cpu_flags)
+        kernels = "amx" if "amx_bf16" in flags else "avx512" if "avx512_bf16" in flags else "arm" if "bf16" in flags else "emulated"
+        key += f"-{kernels}"
+    return key
 
 
 def _cuda_possible() -> bool:
@@ -119,6 +143,7 @@ def machine_info() -> dict:
         "python": platform.python_version(),
         "cpu": info.get("model name") or platform.processor() or platform.machine(),
         "cpu_flags": cpu_flags(),
+        "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
         "cores": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,

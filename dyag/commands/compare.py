@@ -1,0 +1,113 @@
+"""``dyag compare``: gate one stored results file against another, outside pytest.
+
+    dyag compare golden/baselines/smollm2_135m.cpu-bf16.json reports/index.json
+
+The same paired comparison as the harness's regression test (:func:`dyag.evaluation.compare.compare_to_baseline`):
+per (system, metric) the delta of the means, its tolerance and a paired test (bootstrap, or exact
+McNemar for a rule's pass rate); a drop beyond tolerance that is also significant is a regression.
+Exit 0: nothing regressed; 1: a regression; 2: bad input (unreadable file, unknown schema,
+no system in common, different questions).
+"""
+
+from __future__ import annotations
+
+import json
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "compare",
+        help="compare two results files (baseline, current): exit 1 on a significant regression",
+        description="Paired comparison of two results JSON files, as the regression gate does: per-metric deltas "
+        "with tolerance and significance, rules that newly fail. Exit 0: no regression; 1: regression; "
+        "2: bad input.",
+    )
+    parser.add_argument("baseline", metavar="BASELINE.json", help="the reference results (e.g. a stored baseline)")
+    parser.add_argument("results", metavar="RESULTS.json", help="the results to judge")
+    parser.add_argument("--strict", action="store_true",
+                        help="a rule that passed on a case in the baseline and fails now is a regression")
+    parser.add_argument("--tolerance", action="append", default=[], metavar="METRIC=VALUE",
+                        help="override a tolerance (repeatable), e.g. --tolerance score=0.3 --tolerance 'rule:*=0.2'")
+    parser.add_argument("--alpha", type=float, default=None, help="significance level (default 0.05)")
+    parser.add_argument("--json", action="store_true", help="print the comparison as JSON instead of a table")
+    parser.set_defaults(func=run)
+
+
+def _tolerances(items: list[str]) -> dict[str, float]:
+    from dyag.errors import DyagError
+
+    out = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise DyagError(f"--tolerance expects METRIC=NUMBER, got {item!r}") from None
+        if not sep or not name.strip():
+            raise DyagError(f"--tolerance expects METRIC=NUMBER, got {item!r}")
+    return out
+
+
+def check_comparable(baseline: dict, results: dict, baseline_label: str, results_label: str) -> None:
+    """Bad input (DyagError, exit 2) unless both files score the same questions for a system in common."""
+    from dyag.errors import DyagError
+
+    def ids(data: dict) -> dict[str, set[str]]:
+        out: dict[str, set[str]] = {}
+        for case in data["cases"]:
+            out.setdefault(case["system"], set()).add(case["id"])
+        return out
+
+    before, now = ids(baseline), ids(results)
+    common = sorted(set(before) & set(now))
+    if not common:
+        raise DyagError(f"{results_label}: no system in common with {baseline_label} "
+                        f"({', '.join(sorted(now)) or 'none'} vs {', '.join(sorted(before)) or 'none'})")
+    for system in common:
+        if before[system] != now[system]:
+            only_b, only_r = sorted(before[system] - now[system]), sorted(now[system] - before[system])
+            raise DyagError(f"{results_label}: {system} answers other questions than in {baseline_label} "
+                            f"(only in the baseline: {', '.join(only_b[:5]) or '-'}; "
+                            f"only here: {', '.join(only_r[:5]) or '-'})")
+
+
+def run(args) -> int:
+    from dyag.evaluation.compare import ALPHA, compare_to_baseline
+    from dyag.evaluation.scoring import read_results
+
+    baseline, results = read_results(args.baseline), read_results(args.results)
+    check_comparable(baseline, results, args.baseline, args.results)
+    comparison = compare_to_baseline(results, baseline, tolerances=_tolerances(args.tolerance),
+                                     alpha=ALPHA if args.alpha is None else args.alpha, strict_rules=args.strict)
+    if args.json:
+        print(json.dumps({"baseline": args.baseline, "results": args.results, **comparison.to_dict()},
+                         ensure_ascii=False, indent=2))
+    else:
+        print(format_comparison(comparison))
+    return 1 if comparison.failed else 0
+
+
+def format_comparison(comparison) -> str:
+    """The comparison as a fixed-width table, regressions first, then the rules newly failing."""
+    from dyag.utils.text import sanitize_terminal
+
+    order = {"regressed": 0, "improved": 1, "ok": 2}
+    rows = sorted((r for r in comparison.rows if r.baseline is not None and r.current is not None),
+                  key=lambda r: (order[r.verdict], r.system, r.metric))
+    header = ("system", "metric", "baseline", "current", "delta", "p", "tol", "verdict")
+    table = [header] + [(sanitize_terminal(r.system, single_line=True), r.metric, f"{r.baseline:.4g}",
+                         f"{r.current:.4g}", f"{r.delta:+.4g}", "" if r.p_value is None else f"{r.p_value:.3g}",
+                         f"{r.tolerance:g}", r.verdict.upper() if r.verdict == "regressed" else r.verdict)
+                        for r in rows]
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(header))]
+    lines = ["  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table]
+    flips = comparison.new_rule_failures
+    if flips:
+        fatal = "fatal with --strict" if not comparison.strict_rules else "fatal"
+        lines.append(f"rules newly failing on single cases ({fatal}):")
+        lines += ["  " + sanitize_terminal(f"{f['system']} {f['id']}: {f['rule']} ({f['severity']}): {f['message']}",
+                                           single_line=True) for f in flips]
+    lines += [f"{sanitize_terminal(s, single_line=True)}: in the baseline, absent now"
+              for s in comparison.missing_systems]
+    lines.append(comparison.summary_lines()[-1])
+    return "\n".join(lines)
