@@ -76,7 +76,7 @@ def _baseline_folder(run: Run, baselines: Path, work: Path) -> Path:
     if folder.exists():
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
-    for path in baselines.glob(f"*.cpu-{other}.json"):
+    for path in baselines.glob(f"*.cpu-{other}*.json"):
         shutil.copy(path, folder / path.name)
     return folder
 
