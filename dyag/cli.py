@@ -23,6 +23,7 @@ COMMANDS = (
     "evaluate",
     "report",
     "compare",
+    "init",
 )
 
 

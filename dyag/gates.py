@@ -131,15 +131,44 @@ def beats_gate(results: Mapping, better: str, worse: str, metric: str, *, alpha:
     return GateOutcome(gate, better, passed, message, test.mean_delta, 0.0, None, test.p_value, test.n)
 
 
-def gate_value(name: str, *, kind: str, model: str, gates: Mapping[str, float] | None = None,
-               by_kind: Mapping[str, Mapping[str, float]] | None = None,
-               by_model_kind: Mapping[tuple[str, str], Mapping[str, float]] | None = None) -> float:
-    """A gate's threshold for one (model, system kind): the most specific override wins."""
-    for overrides in ((by_model_kind or {}).get((model, kind), {}), (by_kind or {}).get(kind, {})):
-        if name in overrides:
-            return float(overrides[name])
-    return float({**DEFAULT_GATES, **(gates or {})}[name])
+#: The untrained base system is the reference point, not a product: a small base model loops on
+#: French questions, so only its own baseline (and invented dialogue turns) gate it by default.
+DEFAULT_GATES_BY_KIND: dict[str, dict[str, float]] = {
+    "base": {"fact_recall": 0.0, "score": 0.0, "bertscore_f1": 0.0, "no_repetition": 1.0, "not_truncated": 1.0,
+             "language": 1.0},
+}
+#: What the fine-tuned system must beat the untrained base on, significantly.
+DEFAULT_BEATS_BASE = ("score", "fact_recall")
 
 
-__all__ = ["DEFAULT_GATES", "DEFAULT_TOLERANCES", "FLOOR_GATES", "RULE_GATES", "GateOutcome", "beats_gate",
+def gate_value(name: str, *, kind: str, model: str, gates: Mapping | None = None):
+    """A gate's threshold for one (model, system kind), from a ``[tool.dyag.gates]``-shaped table.
+
+    The most specific wins: ``gates[model][kind]``, ``gates[model]``, ``gates[kind]``, dyag's
+    default for the kind (:data:`DEFAULT_GATES_BY_KIND`: the untrained base is not held to the
+    product's floors unless the project says so in ``[tool.dyag.gates.base]``), ``gates``, then
+    dyag's defaults (:data:`DEFAULT_GATES`, :data:`DEFAULT_BEATS_BASE` for ``beats_base``).
+
+    >>> gate_value("score", kind="finetuned", model="m", gates={"score": 1.0, "m": {"finetuned": {"score": 2.0}}})
+    2.0
+    >>> gate_value("score", kind="base", model="m", gates={"score": 1.0})
+    0.0
+    >>> gate_value("score", kind="base", model="m", gates={"base": {"score": 0.1}})
+    0.1
+    >>> gate_value("beats_base", kind="finetuned", model="m")
+    ('score', 'fact_recall')
+    """
+    gates = gates or {}
+    per_model = gates.get(model) if isinstance(gates.get(model), Mapping) else {}
+    levels = (per_model.get(kind) if isinstance(per_model.get(kind), Mapping) else {}, per_model,
+              gates.get(kind) if isinstance(gates.get(kind), Mapping) else {}, DEFAULT_GATES_BY_KIND.get(kind, {}),
+              gates, {**DEFAULT_GATES, "beats_base": DEFAULT_BEATS_BASE})
+    for level in levels:
+        value = level.get(name)
+        if value is not None and not isinstance(value, Mapping):
+            return tuple(value) if isinstance(value, (list, tuple)) else float(value)
+    raise KeyError(name)
+
+
+__all__ = ["DEFAULT_BEATS_BASE", "DEFAULT_GATES", "DEFAULT_GATES_BY_KIND", "DEFAULT_TOLERANCES", "FLOOR_GATES", "RULE_GATES", "GateOutcome", "beats_gate",
            "floor_gate", "gate_value", "rule_gate", "tolerance_for"]

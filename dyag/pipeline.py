@@ -103,7 +103,8 @@ def run_environment(config: EvaluationConfig, manifest: dict | None, machine: di
             "key": environment_key(device, precision, flags)}
 
 
-def evaluate_systems(config: EvaluationConfig, cases: list, kb: list[dict] | None = None) -> dict:
+def evaluate_systems(config: EvaluationConfig, cases: list, kb: list[dict] | None = None, *,
+                     run_extra: dict | None = None) -> dict:
     """Generate every system's answers and score them: a results dict (schema v1)."""
     from dyag.evaluation.scoring import score_predictions
     from dyag.inference.generator import read_adapter_manifest, check_adapter_dir
@@ -127,6 +128,7 @@ def evaluate_systems(config: EvaluationConfig, cases: list, kb: list[dict] | Non
         "adapter": str(config.adapter) if config.adapter else None,
         "deterministic": not machine.get("cuda"),
     }
+    run_info.update(run_extra or {})
     if manifest:
         run_info["dataset"] = manifest.get("dataset")
         run_info["hyperparameters"] = manifest.get("hyperparameters")

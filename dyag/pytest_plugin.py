@@ -26,44 +26,43 @@ from pathlib import Path
 import pytest
 
 OPTIONS = {
-    # name: (help, default, is_flag)
-    "models": ("comma list of base models (registry shortcuts, hub ids or dirs)", None, False),
-    "profile": ("quick (CI-sized) or full (the real benchmark)", "quick", False),
-    "systems": ("comma list of systems: base, finetuned, rag, rag+finetuned", None, False),
-    "golden": ("comma list of golden JSONL files (default: the profile's)", None, False),
-    "baseline": ("directory of stored baselines", "golden/baselines", False),
-    "update-baseline": ("rewrite the stored baselines from this run", False, True),
-    "report": ("write the HTML report here (and the results JSON beside it)", None, False),
-    "cache": ("cache root for adapters, generations and runs (default: $DYAG_HOME)", None, False),
-    "no-cache": ("retrain adapters and regenerate answers", False, True),
+    # name: (help, is_flag). Defaults: the project's [tool.dyag] (dyag.config), then dyag's own.
+    "models": ("comma list of base models (registry shortcuts, hub ids or dirs)", False),
+    "profile": ("the recipe: the project's [tool.dyag.profiles], else quick (CI-sized) or full", False),
+    "systems": ("comma list of systems: base, finetuned, rag, rag+finetuned", False),
+    "golden": ("comma list of golden JSONL files (default: the profile's, then [tool.dyag] golden)", False),
+    "kb": ("the catalog JSONL (default: [tool.dyag] kb, then dyag's sample)", False),
+    "baseline": ("directory of stored baselines (default: [tool.dyag] baseline, then golden/baselines)", False),
+    "update-baseline": ("rewrite the stored baselines from this run", True),
+    "report": ("write the HTML report here (and the results JSON beside it)", False),
+    "cache": ("cache root for adapters, generations and runs (default: $DYAG_HOME)", False),
+    "no-cache": ("retrain adapters and regenerate answers", True),
     "degrade": ("train on deliberately bad data to check that the gates catch it: fake-dialogue, swapped-facts, "
-                "under-training, cut-short, english", None, False),
-    "precision": ("training precision: auto, fp32, bf16, bf16-mixed, fp16 (part of the baseline key)", "auto", False),
-    "seed": ("training seed", "42", False),
-    "gen-batch": ("questions generated together (default: dyag's generation batch)", None, False),
-    "strict": ("fail on any rule that newly fails on a case (only against a baseline of the same environment)",
-               False, True),
-    "require-baseline": ("fail, instead of skipping, when a model has no baseline or cannot load (CI mode)",
-                         False, True),
+                "under-training, cut-short, english", False),
+    "precision": ("training precision: auto, fp32, bf16, bf16-mixed, fp16 (part of the baseline key)", False),
+    "seed": ("training seed (default: the recipe's, 42)", False),
+    "gen-batch": ("questions generated together (default: dyag's generation batch)", False),
+    "strict": ("fail on any rule that newly fails on a case (only against a baseline of the same environment)", True),
+    "require-baseline": ("fail, instead of skipping, when a model has no baseline or cannot load (CI mode)", True),
 }
 
 
 def pytest_addoption(parser):
     group = parser.getgroup("dyag", "dyag benchmark harness")
-    for name, (help_text, default, is_flag) in OPTIONS.items():
+    for name, (help_text, is_flag) in OPTIONS.items():
         dest = "dyag_" + name.replace("-", "_")
         if is_flag:
             group.addoption(f"--dyag-{name}", action="store_true", default=None, dest=dest, help=help_text)
-            parser.addini(dest, help_text, type="bool", default=default)
+            parser.addini(dest, help_text, type="bool", default=False)
         else:
             group.addoption(f"--dyag-{name}", default=None, dest=dest, help=help_text)
-            parser.addini(dest, help_text, default=default)
+            parser.addini(dest, help_text, default=None)
 
 
 def _option(config, name: str):
     dest = "dyag_" + name.replace("-", "_")
     value = config.getoption(dest)
-    return value if value is not None else config.getini(dest)
+    return value if value is not None else (config.getini(dest) or None)
 
 
 def _csv(value) -> tuple[str, ...] | None:
@@ -89,32 +88,43 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "gpu: needs a CUDA device (skipped without one)")
     if os.environ.get("DYAG_PLUGIN_OFF") or config.pluginmanager.has_plugin("dyag_session"):
         return
+    from dyag.config import load_config
     from dyag.errors import DyagError
-    from dyag.session import DEFAULT_MODELS, DEFAULT_SYSTEMS, DyagSession, SessionOptions
+    from dyag.session import DEFAULT_MODELS, DEFAULT_SYSTEMS, DyagSession, SessionOptions, project_profiles
 
     try:
+        project = load_config(config.rootpath)
+        profiles = project_profiles(project)
         options = SessionOptions(
-            models=_csv(_option(config, "models")) or DEFAULT_MODELS,
-            profile=_option(config, "profile") or "quick",
-            systems=_csv(_option(config, "systems")) or DEFAULT_SYSTEMS,
+            models=_csv(_option(config, "models")) or project.models or DEFAULT_MODELS,
+            profile=_option(config, "profile") or ("quick" if "quick" in profiles else next(iter(profiles))),
+            systems=_csv(_option(config, "systems")) or project.systems or DEFAULT_SYSTEMS,
             golden=_csv(_option(config, "golden")),
-            baseline_dir=_option(config, "baseline") or "golden/baselines",
+            kb=_option(config, "kb"),
+            baseline_dir=_option(config, "baseline") or str(project.baseline or "golden/baselines"),
             update_baseline=bool(_option(config, "update-baseline")),
-            report=_option(config, "report"),
+            report=_option(config, "report") or (str(project.report) if project.report else None),
             cache_dir=_option(config, "cache"),
             no_cache=bool(_option(config, "no-cache")),
             degrade=_option(config, "degrade"),
-            precision=_option(config, "precision") or "auto",
-            seed=_int(_option(config, "seed"), "--dyag-seed", 42),
+            precision=_option(config, "precision"),
+            seed=_int(_option(config, "seed"), "--dyag-seed", None),
             gen_batch=_int(_option(config, "gen-batch"), "--dyag-gen-batch", None),
             strict=bool(_option(config, "strict")),
             require_baseline=bool(_option(config, "require-baseline")),
             rootdir=str(config.rootpath),
+            project=project,
         )
     except DyagError as exc:
         raise pytest.UsageError(f"dyag: {exc}") from None
     workerinput = getattr(config, "workerinput", {})
     session = DyagSession(options, worker=workerinput.get("workerid", "main"))
+    if project.path is not None or options.golden:
+        try:  # a project's inputs are checked before anything trains: missing or empty files are usage errors
+            session.golden_cases()
+            session.kb()
+        except DyagError as exc:
+            raise pytest.UsageError(f"dyag: {exc}") from None
     if "dyag_run_dir" in workerinput:
         session.run_dir = Path(workerinput["dyag_run_dir"])
     else:
@@ -300,3 +310,17 @@ class ResultsRecorder:
 @pytest.fixture()
 def dyag_results(dyag_session, request):
     return ResultsRecorder(dyag_session, request.node.nodeid)
+
+
+@pytest.fixture()
+def dyag_gate(dyag_session, dyag_model, request):
+    """``dyag_gate(name)`` -> the threshold of gate ``name`` for the model and system under test
+    (``[tool.dyag.gates]``, per model and system kind, over dyag's defaults)."""
+    from dyag.gates import gate_value
+
+    kind = request.getfixturevalue("dyag_system") if "dyag_system" in request.fixturenames else "finetuned"
+
+    def threshold(name: str):
+        return gate_value(name, kind=kind, model=dyag_model, gates=dyag_session.options.project.gates)
+
+    return threshold

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dyag.config import ProjectConfig
 from dyag.errors import DyagError
 from dyag.utils.atomic import atomic_write_json
 from dyag.utils.paths import safe_name
@@ -26,32 +27,61 @@ DEFAULT_MODELS = ("smollm2:135m", "gemma3:270m")
 DEFAULT_SYSTEMS = ("base", "finetuned", "rag")
 
 
+#: What a recipe sets when neither the profile nor ``[tool.dyag.train]`` does.
+DEFAULT_RECIPE = {"kb_scope": "golden", "method": "augmented", "count": None, "seed": 42, "max_new_tokens": 64,
+                  "epochs": 2.0, "batch_size": 8, "learning_rate": 5e-4, "lora_rank": 16, "precision": "auto"}
+#: dyag's profiles, the defaults of a project that names none. quick: the seed's experiment at CI size
+#: (learn the applications the golden questions ask about, then answer them); full: the whole catalog.
+BUILTIN_PROFILES = {
+    "quick": {},
+    "full": {"kb_scope": "all", "count": 600, "max_new_tokens": 128},
+}
+#: recipe keys that are not FinetuneConfig fields
+RECIPE_ONLY = ("kb_scope", "method", "count", "max_new_tokens", "golden", "dataset")
+
+
 @dataclass(frozen=True)
 class BenchProfile:
-    """How much a benchmark run trains and asks. ``quick`` fits CI; ``full`` is the real benchmark."""
+    """How a benchmark run trains and asks: a named recipe, resolved (see :mod:`dyag.config`)."""
 
     name: str
-    kb_scope: str  # "golden": train on the applications the golden cases ask about; "all": the whole catalog
-    train_count: int | None  # augmented examples to generate (None: every one the method makes)
-    epochs: float
-    batch_size: int
-    learning_rate: float
-    lora_rank: int
-    golden: tuple[str, ...]  # golden files, relative to the project root
-    golden_limit: int | None
-    max_new_tokens: int
+    recipe: dict
+
+    def __getattr__(self, key):
+        try:
+            return self.__dict__["recipe"][key]
+        except KeyError:
+            raise AttributeError(key) from None
+
+    @property
+    def golden(self) -> tuple[str, ...]:
+        return tuple(self.recipe.get("golden") or ())
+
+    @property
+    def dataset(self) -> str | None:
+        return self.recipe.get("dataset")
+
+    def finetune_fields(self) -> dict:
+        """The recipe's FinetuneConfig fields (epochs, learning_rate, lora_rank, ...)."""
+        return {k: v for k, v in self.recipe.items() if k not in RECIPE_ONLY}
 
 
-PROFILES = {
-    # quick: the seed's experiment at CI size — learn the applications the seed questions ask
-    # about (GIDAF, 6Tzen: 87 paraphrased examples), then answer those questions.
-    "quick": BenchProfile("quick", "golden", None, 2.0, 8, 5e-4, 16, ("golden/seed.jsonl",), None, 64),
-    "full": BenchProfile("full", "all", 600, 2.0, 8, 5e-4, 16, ("golden/seed.jsonl", "golden/catalog.jsonl"), None, 128),
-}
+def project_profiles(project) -> dict[str, dict]:
+    """The profiles a project can select: its own, else dyag's quick and full."""
+    return dict(project.profiles) if project.profiles else dict(BUILTIN_PROFILES)
+
+
+def resolve_profile(name: str, project) -> BenchProfile:
+    profiles = project_profiles(project)
+    if name not in profiles:
+        raise DyagError(f"--dyag-profile must be one of {', '.join(profiles)}, got '{name}'")
+    return BenchProfile(name, {**DEFAULT_RECIPE, **project.train, **profiles[name]})
 
 
 @dataclass
 class SessionOptions:
+    """What a session runs: command-line options over ``[tool.dyag]`` (``project``) over dyag's defaults."""
+
     models: tuple[str, ...] = DEFAULT_MODELS
     profile: str = "quick"
     systems: tuple[str, ...] = DEFAULT_SYSTEMS
@@ -62,12 +92,14 @@ class SessionOptions:
     cache_dir: str | None = None
     no_cache: bool = False
     degrade: str | None = None
-    precision: str = "auto"
-    seed: int = 42
+    precision: str | None = None  # None: the recipe's (auto by default)
+    seed: int | None = None  # None: the recipe's (42 by default)
     gen_batch: int | None = None
     strict: bool = False
     require_baseline: bool = False
     rootdir: str = "."
+    kb: str | None = None  # the catalog (None: [tool.dyag] kb, then dyag's sample)
+    project: ProjectConfig = field(default_factory=ProjectConfig)
 
     def __post_init__(self):
         from dyag.data.degrade import DEGRADATIONS
@@ -75,8 +107,7 @@ class SessionOptions:
         from dyag.training.config import PRECISIONS
         from dyag.models.registry import get_model_spec
 
-        if self.profile not in PROFILES:
-            raise DyagError(f"--dyag-profile must be one of {', '.join(PROFILES)}, got '{self.profile}'")
+        resolve_profile(self.profile, self.project)
         bad = [s for s in self.systems if s not in SYSTEM_KINDS]
         if bad:
             raise DyagError(f"--dyag-systems: unknown system(s) {', '.join(bad)} (known: {', '.join(SYSTEM_KINDS)})")
@@ -84,7 +115,7 @@ class SessionOptions:
             raise DyagError("--dyag-models is empty")
         if self.degrade is not None and self.degrade not in DEGRADATIONS:
             raise DyagError(f"--dyag-degrade must be one of {', '.join(DEGRADATIONS)}, got '{self.degrade}'")
-        if self.precision not in PRECISIONS:
+        if self.precision is not None and self.precision not in PRECISIONS:
             raise DyagError(f"--dyag-precision must be one of {', '.join(PRECISIONS)}, got '{self.precision}'")
         if self.gen_batch is not None and self.gen_batch < 1:
             raise DyagError(f"--dyag-gen-batch must be >= 1, got {self.gen_batch}")
@@ -108,7 +139,7 @@ class DyagSession:
 
     @property
     def profile(self) -> BenchProfile:
-        return PROFILES[self.options.profile]
+        return resolve_profile(self.options.profile, self.options.project)
 
     @property
     def root(self) -> Path:
@@ -122,54 +153,82 @@ class DyagSession:
 
     # --- inputs ---------------------------------------------------------------------------
     def golden_paths(self) -> list[Path]:
-        names = self.options.golden or self.profile.golden
+        names = self.options.golden or self.profile.golden or self.options.project.golden
+        if not names:
+            raise DyagError("no golden set: set golden in [tool.dyag] (or the profile), or pass --dyag-golden")
         return [p if p.is_absolute() else self.root / p for p in map(Path, names)]
 
     def golden_cases(self) -> list:
         from dyag.data.golden import read_golden
 
-        cases = [c for path in self.golden_paths() for c in read_golden(path)]
-        return cases[: self.profile.golden_limit] if self.profile.golden_limit else cases
+        return [c for path in self.golden_paths() for c in read_golden(path)]
+
+    def kb_path(self) -> Path:
+        from dyag.data.kb import resolve_kb_path, sample_kb_path
+
+        if self.options.kb:
+            path = resolve_kb_path(self.options.kb)
+            return path if path.is_absolute() else self.root / path
+        return self.options.project.kb or sample_kb_path()
 
     def kb(self) -> list[dict]:
-        from dyag.data.kb import read_kb, sample_kb_path
+        from dyag.data.kb import read_kb
 
-        return read_kb(sample_kb_path())
+        return read_kb(self.kb_path())
+
+    def catalog(self) -> dict:
+        """Which catalog the run used (recorded in the results)."""
+        from dyag.utils.atomic import sha256_file
+
+        path = self.kb_path()
+        return {"path": self._shown(path), "sha256": sha256_file(path)}
 
     def training_kb(self) -> list[dict]:
         kb = self.kb()
         if self.profile.kb_scope == "all":
             return kb
         wanted = {kb_id for case in self.golden_cases() for kb_id in case.kb_ids}
+        if not wanted:  # golden cases that name no application: learn the whole catalog
+            return kb
         return [r for r in kb if r["id"] in wanted]
 
+    @property
+    def seed(self) -> int:
+        return self.options.seed if self.options.seed is not None else int(self.profile.seed)
+
     def training_set(self) -> Path:
-        """The profile's training set, generated once; named by its content, so every worker shares it."""
+        """The profile's training set (the recipe's ``dataset``, else generated from the catalog), made once
+        and named by its content, so every worker shares it."""
         if self._train_set is None:
             from filelock import FileLock
 
             from dyag.data.generate import GenerateConfig, generate_training
-            from dyag.utils.atomic import atomic_write_jsonl, sha256_json
+            from dyag.utils.atomic import atomic_write_jsonl, sha256_file, sha256_json
+            from dyag.utils.jsonl import read_jsonl
 
-            records = self.training_kb()
-            if not records:
-                raise DyagError("the golden cases name no application of the catalog to train on")
-            degrade = self.options.degrade
-            key = sha256_json({"kb": records, "profile": self.profile.name, "degrade": degrade})[:16]
-            folder = self.cache_root / "bench" / self.profile.name / key
+            p, degrade = self.profile, self.options.degrade
+            if p.dataset:
+                source = {"dataset": sha256_file(p.dataset)}
+            else:
+                records = self.training_kb()
+                if not records:
+                    raise DyagError("the golden cases name no application of the catalog to train on")
+                source = {"kb": records, "method": p.method, "count": p.count, "seed": self.seed}
+            key = sha256_json({**source, "profile": p.name, "degrade": degrade})[:16]
+            folder = self.cache_root / "bench" / safe_name(p.name) / key
             out = folder / "train.jsonl"
             folder.mkdir(parents=True, exist_ok=True)
             with FileLock(str(folder / "train.lock")):
                 if not out.is_file():
-                    atomic_write_jsonl(folder / "kb.jsonl", records)
-                    generated = folder / "generated.jsonl"
-                    generate_training(GenerateConfig(
-                        kb=folder / "kb.jsonl", output=generated, method="augmented",
-                        count=self.profile.train_count, seed=42,
-                    ))
-                    from dyag.utils.jsonl import read_jsonl
-
-                    rows = read_jsonl(generated)
+                    if p.dataset:
+                        rows = read_jsonl(p.dataset)
+                    else:
+                        atomic_write_jsonl(folder / "kb.jsonl", records)
+                        generated = folder / "generated.jsonl"
+                        generate_training(GenerateConfig(
+                            kb=folder / "kb.jsonl", output=generated, method=p.method, count=p.count, seed=self.seed,
+                        ))
+                        rows = read_jsonl(generated)
                     if degrade:
                         from dyag.data.degrade import degrade_rows
 
@@ -194,14 +253,16 @@ class DyagSession:
         from dyag.data.degrade import training_factor
 
         p = self.profile
-        values = dict(
-            dataset=str(self.training_set()),
-            output=str(self.cache_root / "bench" / p.name / "outputs" / f"{safe_name(model)}-{self.worker}"),
-            base_model=model, epochs=p.epochs * training_factor(self.options.degrade), batch_size=p.batch_size,
-            learning_rate=p.learning_rate, lora_rank=p.lora_rank, seed=self.options.seed,
-            precision=self.options.precision, no_cache=self.options.no_cache, overwrite=True,
-            cache_dir=str(self.cache_root / "adapters"),
-        )
+        values = {
+            **p.finetune_fields(),
+            "dataset": str(self.training_set()),
+            "output": str(self.cache_root / "bench" / safe_name(p.name) / "outputs" / f"{safe_name(model)}-{self.worker}"),
+            "base_model": model, "seed": self.seed, "no_cache": self.options.no_cache, "overwrite": True,
+            "cache_dir": str(self.cache_root / "adapters"),
+        }
+        values["epochs"] = float(values["epochs"]) * training_factor(self.options.degrade)
+        if self.options.precision:
+            values["precision"] = self.options.precision
         values.update(overrides)
         return FinetuneConfig(**values)
 
@@ -227,11 +288,24 @@ class DyagSession:
                 **({"batch_size": self.options.gen_batch} if self.options.gen_batch else {}),
                 cache_dir=str(self.cache_root), progress=False,
             )
-            results = evaluate_systems(config, self.golden_cases(), self.kb())
-            results["run"]["profile"] = self.profile.name
-            results["run"]["golden"] = [str(p) for p in self.golden_paths()]
-            self._results[model] = results
+            run = {"profile": self.profile.name, "golden": [self._shown(p) for p in self.golden_paths()],
+                   "catalog": self.catalog(), "recipe": self.recipe_record(),
+                   "config": self._shown(self.options.project.path) if self.options.project.path else None}
+            self._results[model] = evaluate_systems(config, self.golden_cases(), self.kb(), run_extra=run)
         return self._results[model]
+
+    def recipe_record(self) -> dict:
+        """The recipe as run (recorded in the results): the profile's, with the session's overrides."""
+        recipe = {**self.profile.recipe, "seed": self.seed}
+        if self.options.precision:
+            recipe["precision"] = self.options.precision
+        if self.options.degrade:
+            recipe["degrade"] = self.options.degrade
+        if recipe.get("dataset"):
+            recipe["dataset"] = self._shown(Path(recipe["dataset"]))
+        recipe["golden"] = [self._shown(Path(g)) for g in recipe.get("golden") or []] or None
+        return {"name": self.profile.name, **recipe}
+
 
     def predictions(self, model: str, system: str) -> list[dict]:
         name = f"{model}/{system}"

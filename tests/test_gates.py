@@ -1,4 +1,4 @@
-"""The shipped gates (dyag.gates, with benchmarks/conftest.py's thresholds) on real stored answers.
+"""The shipped gates (dyag.gates, with the thresholds of dyag's own [tool.dyag.gates]) on real stored answers.
 
 The committed baselines hold real answers of the quick benchmark. Re-scored as they are, every
 gate passes against them (no false alarm); with known-bad answers in place of the fine-tuned
@@ -7,12 +7,12 @@ ones — the base model's answers, loops, empty answers, invented turns — the 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
+from dyag.config import load_config
 from dyag.data.golden import read_golden
 from dyag.data.kb import read_kb, sample_kb_path
 from dyag.evaluation.compare import compare_to_baseline
@@ -20,9 +20,7 @@ from dyag.evaluation.scoring import score_predictions
 from dyag.gates import FLOOR_GATES, RULE_GATES, beats_gate, floor_gate, gate_value, rule_gate
 
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("bench_conftest", ROOT / "benchmarks" / "conftest.py")
-bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench)
+GATES = load_config(ROOT).gates
 
 MODELS = {"smollm2:135m": "smollm2_135m", "gemma3:270m": "gemma3_270m"}
 LOOP = "GIDAF est une application. " * 12
@@ -64,13 +62,11 @@ def _case_of(stored: dict, system: str, case_id: str) -> dict:
 def _gates(results: dict, reference: dict, model: str, kind: str) -> list:
     comparison = compare_to_baseline(results, reference)
     system = f"{model}/{kind}"
-    args = dict(kind=kind, model=model, gates=bench.GATES, by_kind=bench.GATES_BY_KIND,
-                by_model_kind=bench.GATES_BY_MODEL_KIND)
+    args = dict(kind=kind, model=model, gates=GATES)
     outcomes = [rule_gate(results, system, r, gate_value(r, **args), comparison) for r in RULE_GATES]
     outcomes += [floor_gate(results, system, m, gate_value(m, **args), comparison) for m in FLOOR_GATES]
     if kind == "finetuned":
-        outcomes += [beats_gate(results, system, f"{model}/base", m) for m in bench.BEATS_BASE_BY_MODEL.get(
-            model, bench.BEATS_BASE)]
+        outcomes += [beats_gate(results, system, f"{model}/base", m) for m in gate_value("beats_base", **args)]
     return outcomes
 
 

@@ -19,7 +19,7 @@ import trl  # noqa: F401,E402
 pytest_plugins = ["pytester"]
 ROOT = Path(__file__).resolve().parents[1]
 
-SHIPPED = ("conftest.py", "test_quality.py", "test_regression.py", "test_rag_vs_finetune.py")
+SUITES = "from dyag.suites import *  # noqa: F401,F403\n"
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +34,7 @@ def bench(pytester, shared_home, monkeypatch):
     golden = pytester.path / "golden.jsonl"
     lines = (ROOT / "golden" / "seed.jsonl").read_text(encoding="utf-8").splitlines()[:3]
     golden.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    for name in SHIPPED:  # the shipped gates, as they are
-        (pytester.path / name).write_text((ROOT / "benchmarks" / name).read_text(encoding="utf-8"), encoding="utf-8")
+    pytester.makepyfile(test_dyag=SUITES)  # the shipped suites, as a project uses them
     return pytester
 
 
@@ -47,19 +46,19 @@ def test_shipped_gates_run_per_model_and_system_and_catch_a_bad_model(bench):
     """tiny-random answers garbage: its fine-tuned system must fail the shipped floors and comparisons."""
     result = bench.runpytest_inprocess(*_args("--dyag-systems", "base,finetuned", "--dyag-report", "out/report.html",
                                              "-v", "-rs"))
-    result.stdout.fnmatch_lines([
-        "*test_rule_gate?tiny-random-base-no_dialogue_turns? PASSED*",
-        "*test_floor_gate?tiny-random-finetuned-score? FAILED*",
-        "*test_finetuned_beats_base?tiny-random? FAILED*",
-        "*dyag: report out/report.html*",
-    ])
+    for line in ("*test_rule_gate?tiny-random-base-no_dialogue_turns? PASSED*",
+                 "*test_floor_gate?tiny-random-finetuned-score? FAILED*",
+                 "*test_finetuned_beats_base?tiny-random? FAILED*",
+                 "*dyag: report out/report.html*"):
+        result.stdout.fnmatch_lines([line])
     result.stdout.fnmatch_lines(["*mean 0.* is below the floor 0.5*"])
     result.stdout.fnmatch_lines(["*no baseline for tiny-random*--dyag-update-baseline*"])
     merged = json.loads((bench.path / "out" / "report.json").read_text())
     assert {c["system"] for c in merged["cases"]} == {"tiny-random/base", "tiny-random/finetuned"}
     assert len(merged["cases"]) == 6
     assert merged["training"]["tiny-random"]["train_loss"] is not None
-    assert merged["run"]["environment"]["key"] in ("cpu-fp32", "cpu-bf16")
+    assert merged["run"]["environment"]["key"].startswith(("cpu-fp32", "cpu-bf16", "cuda-"))
+    assert merged["run"]["catalog"]["sha256"] and merged["run"]["recipe"]["name"] == "quick"
     assert "<html" in (bench.path / "out" / "report.html").read_text()
 
 

@@ -98,7 +98,8 @@ def project(tmp_path) -> Path:
 
 
 def _bench_argv(project: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "pytest", str(ROOT / "benchmarks" / "test_regression.py"), "-q", "-p", "no:cacheprovider",
+    return [sys.executable, "-m", "pytest", str(ROOT / "benchmarks" / "test_dyag.py"), "-k", "regression", "-q",
+            "-p", "no:cacheprovider",
             "-c", str(ROOT / "pyproject.toml"), "--dyag-models", "tiny-random", "--dyag-systems", "base",
             "--dyag-golden", str(project / "golden.jsonl"), "--dyag-baseline", str(project / "baselines"),
             "--dyag-report", str(project / "report" / "index.html"), *extra]
@@ -175,7 +176,7 @@ def test_sigkill_while_writing_the_baseline_or_the_report_keeps_the_previous_fil
 def test_four_workers_on_one_model_train_once_materialize_once_and_merge_every_result(project, isolated_home):
     (project / "test_workers.py").write_text(WORKER_TESTS, encoding="utf-8")
     counts = project / "counts.txt"
-    argv = [sys.executable, "-m", "pytest", "test_workers.py", str(ROOT / "benchmarks" / "test_quality.py"), "-q",
+    argv = [sys.executable, "-m", "pytest", "test_workers.py", str(ROOT / "benchmarks" / "test_dyag.py"), "-q",
             "-p", "no:cacheprovider", "-p", "dyag_count", "-c", str(ROOT / "pyproject.toml"), "-n", "4",
             "--dyag-models", "tiny-random", "--dyag-systems", "base,finetuned",
             "--dyag-golden", str(project / "golden.jsonl"), "--dyag-report", str(project / "r" / "index.html")]

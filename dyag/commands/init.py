@@ -1,0 +1,118 @@
+"""``dyag init``: a starter configuration and test module in the current folder.
+
+    dyag init --kb data/applications_rag_optimal.jsonl --golden golden/questions.jsonl
+
+Writes a ``[tool.dyag]`` section into ``pyproject.toml`` (appended; ``dyag.toml`` when the folder
+has no ``pyproject.toml``) and ``benchmarks/test_dyag.py``, refusing to overwrite either. Then
+``pytest benchmarks --dyag-update-baseline`` measures the first baseline and ``pytest benchmarks``
+gates against it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+TEST_MODULE = '''"""dyag's built-in gates on this project's catalog and golden questions ([tool.dyag] in {config})."""
+
+from dyag.suites import *  # noqa: F401,F403
+
+# Add your own tests here; the fixtures dyag_model, dyag_system, dyag_scored, predictions(system),
+# golden_cases, finetuned and dyag_results are available.
+'''
+
+SECTION = """{header}
+kb = {kb}
+golden = [{golden}]
+models = ["smollm2:135m"]                # registry shortcuts, hub ids or model folders
+systems = ["base", "finetuned", "rag"]
+baseline = "golden/baselines"             # stored baselines, one per model and environment
+report = "reports/index.html"
+
+{prefix}train]                          # the recipe (any `dyag finetune` option)
+# dataset = "data/finetuning/train.jsonl"  # a training set you have; default: generated from kb
+method = "augmented"                      # generated: simple | augmented
+kb_scope = "golden"                       # golden: the applications the questions ask about; all
+epochs = 2.0
+batch_size = 8
+learning_rate = 5e-4
+lora_rank = 16
+max_new_tokens = 64
+
+{prefix}gates]                          # thresholds; per system kind: [{table}gates.rag]
+no_dialogue_turns = 0.0                   # share of answers allowed to break the rule
+no_repetition = 0.6
+not_truncated = 0.6
+language = 0.1
+bertscore_f1 = 0.5                        # lowest mean allowed
+fact_recall = 0.05
+score = 0.5
+beats_base = ["score", "fact_recall"]     # the fine-tuned system must beat the base on these
+"""
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "init",
+        help="write a starter [tool.dyag] configuration and benchmarks/test_dyag.py here",
+        description="Write a [tool.dyag] section (pyproject.toml, or dyag.toml without one) and "
+        "benchmarks/test_dyag.py in the current folder; refuses to overwrite.",
+    )
+    parser.add_argument("--kb", metavar="KB.jsonl", help="the catalog (default: dyag's sample)")
+    parser.add_argument("--golden", action="append", metavar="G.jsonl",
+                        help="a golden set (repeatable; default: golden/questions.jsonl, to write)")
+    parser.add_argument("--dir", default=".", help="the project folder (default: the current one)")
+    parser.set_defaults(func=run)
+
+
+def _toml_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _relative(path: str, root: Path) -> str:
+    from dyag.errors import DyagError
+
+    target = Path(path)
+    full = target if target.is_absolute() else Path.cwd() / target
+    if not full.is_file():
+        raise DyagError(f"file not found: {path}")
+    try:
+        return full.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return full.resolve().as_posix()
+
+
+def run(args) -> int:
+    from dyag.errors import DyagError
+    from dyag.utils.atomic import atomic_write_text
+
+    root = Path(args.dir)
+    if not root.is_dir():
+        raise DyagError(f"--dir {root}: not a folder")
+    pyproject, dyag_toml, test_module = root / "pyproject.toml", root / "dyag.toml", root / "benchmarks" / "test_dyag.py"
+    if dyag_toml.exists():
+        raise DyagError(f"{dyag_toml} exists: dyag init does not overwrite it")
+    if pyproject.is_file() and "[tool.dyag" in pyproject.read_text(encoding="utf-8"):
+        raise DyagError(f"{pyproject} already has a [tool.dyag] section: dyag init does not overwrite it")
+    if test_module.exists():
+        raise DyagError(f"{test_module} exists: dyag init does not overwrite it")
+    kb = _toml_string(_relative(args.kb, root)) if args.kb else '"sample"  # dyag\'s sample catalog; your JSONL here'
+    golden = ", ".join(_toml_string(_relative(g, root)) for g in args.golden) if args.golden else \
+        '"golden/questions.jsonl"'
+    if pyproject.is_file():
+        target, table = pyproject, "tool.dyag."
+        section = SECTION.format(header="[tool.dyag]", prefix="[tool.dyag.", table=table, kb=kb, golden=golden)
+        text = pyproject.read_text(encoding="utf-8")
+        atomic_write_text(pyproject, text + ("" if text.endswith("\n") else "\n") + "\n" + section)
+    else:
+        target = dyag_toml
+        section = SECTION.format(header="# dyag's configuration (the keys of [tool.dyag] in a pyproject.toml)",
+                                 prefix="[", table="", kb=kb, golden=golden)
+        atomic_write_text(dyag_toml, section)
+    test_module.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(test_module, TEST_MODULE.format(config=target.name))
+    print(f"wrote {target} ([tool.dyag]) and {test_module}")
+    if not args.golden:
+        print("next: write golden/questions.jsonl (one {\"id\", \"question\", \"reference\", \"facts\", \"kb_ids\"} a line)")
+    print("then: pytest benchmarks --dyag-update-baseline   # train, answer, measure the first baseline")
+    print("      pytest benchmarks                          # the gate: compares with the baseline")
+    return 0
