@@ -610,3 +610,13 @@ def test_environment_note_and_calibration_section():
     assert "Rules newly failing on single cases (listed; fatal only with --dyag-strict)" in reg
     cal = section(page, "calibration")
     assert "0/6" in cal and "✅ ≤ 5 %" in cal and "cut-short" in cal and "1/2" in cal and "❌ ≥ 90 %" in cal
+
+
+def test_configuration_shows_catalog_recipe_and_environment():
+    data = small()
+    data["run"].update(catalog={"path": "data/catalog.jsonl", "sha256": "ab" * 32},
+                       recipe={"name": "quick", "epochs": 2.0, "learning_rate": 0.0005},
+                       environment={"key": "cpu-bf16-amx"})
+    page = html.unescape(build_html([ResultsSource("r.json", data)], lang="en"))
+    assert "data/catalog.jsonl" in page and "abababababababab…" in page
+    assert "name=quick, epochs=2.0, learning_rate=0.0005" in page and "cpu-bf16-amx" in page

@@ -115,6 +115,10 @@ FR: dict[str, str] = {
     "per_model_item": "{model} : {kind} ({score}/10)",
     "baseline_is": "Référence : {path}",
     "calibration": "Étalonnage des seuils",
+    "catalog": "Catalogue",
+    "catalog_sha256": "Catalogue (sha256)",
+    "recipe": "Recette",
+    "environment_key": "Environnement (clé des références)",
     "cal_note": "Mesuré par make calibrate : la porte rapide rejouée sous des changements sans effet (fausses "
     "alarmes) et sous des dégradations (détections).",
     "cal_benign": "changements sans effet (graine, précision, taille de lot) : fausses alarmes",
@@ -262,6 +266,10 @@ EN: dict[str, str] = {
     "per_model_item": "{model}: {kind} ({score}/10)",
     "baseline_is": "Baseline: {path}",
     "calibration": "Gate calibration",
+    "catalog": "Catalog",
+    "catalog_sha256": "Catalog (sha256)",
+    "recipe": "Recipe",
+    "environment_key": "Environment (baseline key)",
     "cal_note": "Measured by make calibrate: the quick gate re-run under benign changes (false alarms) and under "
     "degradations (detections).",
     "cal_benign": "benign changes (seed, precision, batch size): false alarms",
