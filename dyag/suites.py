@@ -28,25 +28,26 @@ __all__ = ["test_finetuned_beats_base", "test_floor_gate", "test_no_regression_a
 COLUMNS = ("score", "bertscore_f1", "rougeL", "bleu", "fact_recall")
 
 
-def _check(outcome, dyag_results) -> None:
-    dyag_results.record(**outcome.to_dict())
+def _check(gate, name, request) -> None:
+    """Judge ``gate`` (rule_gate or floor_gate) on the system under test; record and assert its outcome."""
+    fx = request.getfixturevalue
+    model, results = fx("dyag_model"), fx("dyag_results")
+    outcome = gate(fx("dyag_scored"), f"{model}/{fx('dyag_system')}", name, fx("dyag_gate")(name),
+                   fx("dyag_session").enforced_comparison(model))
+    results.record(**outcome.to_dict())
     assert outcome.passed, outcome.message
 
 
 @pytest.mark.dyag_bench
 @pytest.mark.parametrize("rule", RULE_GATES)
-def test_rule_gate(rule, dyag_scored, dyag_session, dyag_model, dyag_system, dyag_gate, dyag_results):
-    system = f"{dyag_model}/{dyag_system}"
-    _check(rule_gate(dyag_scored, system, rule, dyag_gate(rule), dyag_session.enforced_comparison(dyag_model)),
-           dyag_results)
+def test_rule_gate(rule, dyag_model, dyag_system, request):
+    _check(rule_gate, rule, request)
 
 
 @pytest.mark.dyag_bench
 @pytest.mark.parametrize("metric", FLOOR_GATES)
-def test_floor_gate(metric, dyag_scored, dyag_session, dyag_model, dyag_system, dyag_gate, dyag_results):
-    system = f"{dyag_model}/{dyag_system}"
-    _check(floor_gate(dyag_scored, system, metric, dyag_gate(metric), dyag_session.enforced_comparison(dyag_model)),
-           dyag_results)
+def test_floor_gate(metric, dyag_model, dyag_system, request):
+    _check(floor_gate, metric, request)
 
 
 @pytest.mark.dyag_bench
