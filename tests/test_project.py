@@ -154,3 +154,20 @@ def test_init_refuses_to_overwrite_and_writes_dyag_toml_without_pyproject(tmp_pa
     (bare / "golden" / "questions.jsonl").write_text(json.dumps(GOLDEN[0]) + "\n", encoding="utf-8")
     config = load_config(bare)
     assert config.path == bare / "dyag.toml" and config.train["epochs"] == 2.0 and config.gates["score"] == 0.5
+
+
+def test_the_cli_reads_the_same_configuration(project):
+    """dyag evaluate-finetuned takes golden and kb from [tool.dyag]; a bad configuration is exit 2, one line."""
+    _configure(project)
+    path = project / "pyproject.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace("[tool.dyag]\n", "[tool.dyag]\nmodel = 1\n"),
+                    encoding="utf-8")
+    proc = _run(project, sys.executable, "-m", "dyag.cli", "evaluate-finetuned", "--systems", "base",
+                "--base-model", "tiny-random", "--output", "out.json")
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "unknown key [tool.dyag].model" in proc.stderr
+    bare = project.parent / "bare"
+    bare.mkdir()
+    proc = _run(bare, sys.executable, "-m", "dyag.cli", "evaluate-finetuned", "--systems", "base",
+                "--base-model", "tiny-random", "--output", "out.json")
+    assert proc.returncode == 2 and "--golden is required" in proc.stderr
+    assert not (bare / "out.json").exists()

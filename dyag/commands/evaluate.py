@@ -18,8 +18,10 @@ def register(sub) -> None:
     )
     p.add_argument("--model", help="adapter directory (<output>/final)")
     p.add_argument("--base-model", help="registry shortcut, hub id or local dir (default: the adapter's run.json)")
-    p.add_argument("--golden", required=True, help="golden cases (JSONL)")
-    p.add_argument("--kb", help="knowledge base (JSONL, or 'sample') for RAG and acronym checks")
+    p.add_argument("--golden", action="append",
+                   help="golden cases (JSONL; repeatable; default: [tool.dyag] golden of the project here)")
+    p.add_argument("--kb", help="knowledge base (JSONL, or 'sample') for RAG and acronym checks "
+                                "(default: [tool.dyag] kb of the project here)")
     p.add_argument("--systems", default="base,finetuned,rag", help="comma list of base,finetuned,rag,rag+finetuned")
     p.add_argument("--output", required=True, help="results JSON")
     p.add_argument("--report", help="also write the HTML report here")
@@ -37,6 +39,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from dyag.config import load_config
     from dyag.data.golden import read_golden
     from dyag.data.kb import read_kb, sample_kb_path
     from dyag.evaluation.table import format_table
@@ -52,12 +55,17 @@ def run(args) -> int:
     )
     if Path(args.output).is_dir():
         raise DyagError(f"--output {args.output} is a directory")
-    cases = read_golden(args.golden)
+    project = load_config(Path.cwd())
+    golden = args.golden or [str(g) for g in project.golden or ()]
+    if not golden:
+        raise DyagError("--golden is required (no [tool.dyag] golden in this project)")
+    cases = [c for path in golden for c in read_golden(path)]
     if args.limit is not None:
         if args.limit < 1:
             raise DyagError(f"--limit must be >= 1, got {args.limit}")
         cases = cases[: args.limit]
-    kb = read_kb(sample_kb_path() if args.kb == "sample" else args.kb) if args.kb else None
+    kb_path = (sample_kb_path() if args.kb == "sample" else args.kb) if args.kb else project.kb
+    kb = read_kb(kb_path) if kb_path else None
     results = evaluate_systems(config, cases, kb)
     atomic_write_json(args.output, results)
     print(format_table(results))
