@@ -41,6 +41,7 @@ class Run:
     scenario: str  # "benign" or "degraded"
     change: str  # e.g. "seed 1", "precision fp32 vs bf16 baseline", "swapped-facts"
     args: list[str]
+    baselines_only: str | None = None  # see only this precision's baselines ("fp32", "bf16")
     exit_code: int | None = None
     failed_gates: list[str] = field(default_factory=list)
     seconds: float = 0.0
@@ -59,8 +60,8 @@ def plan(seeds: list[int], precisions: list[str], gen_batches: list[int]) -> lis
     runs = [Run("benign", f"seed {s}", ["--dyag-seed", str(s)]) for s in seeds if s != 42]
     for precision in precisions:
         other = "bf16" if precision == "fp32" else "fp32"
-        runs.append(Run("benign", f"precision {precision} vs the {other} baseline",
-                        ["--dyag-precision", precision], ))
+        runs.append(Run("benign", f"precision {precision} vs the {other} baseline", ["--dyag-precision", precision],
+                        baselines_only=other))
     runs += [Run("benign", f"generation batch {b}", ["--dyag-gen-batch", str(b)]) for b in gen_batches]
     for how in DEGRADATIONS:
         runs += [Run("degraded", how, ["--dyag-degrade", how, "--dyag-seed", str(s)]) for s in seeds]
@@ -69,9 +70,9 @@ def plan(seeds: list[int], precisions: list[str], gen_batches: list[int]) -> lis
 
 def _baseline_folder(run: Run, baselines: Path, work: Path) -> Path:
     """The baseline folder a run sees: for a precision change, only the other precision's baselines."""
-    if not run.change.startswith("precision"):
+    other = run.baselines_only
+    if other is None:
         return baselines
-    other = run.change.rsplit(" the ", 1)[1].split()[0]
     folder = work / f"baselines-{other}-only"
     if folder.exists():
         shutil.rmtree(folder)

@@ -43,8 +43,6 @@ from typing import Any
 
 from dyag.errors import DyagError
 
-CONFIG_FILES = ("dyag.toml", "pyproject.toml")
-
 #: recipe keys besides FinetuneConfig's fields
 RECIPE_KEYS = {
     "dataset": str,  # a training set the project already has (messages JSONL)
@@ -76,10 +74,6 @@ class ProjectConfig:
     train: dict[str, Any] = field(default_factory=dict)
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     gates: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def root(self) -> Path:
-        return self.path.parent if self.path else Path(".")
 
 
 def find_config(start: str | Path = ".") -> Path | None:

@@ -16,6 +16,7 @@ import json
 import os
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from dyag.config import ProjectConfig
@@ -47,11 +48,25 @@ class BenchProfile:
     name: str
     recipe: dict
 
-    def __getattr__(self, key):
-        try:
-            return self.__dict__["recipe"][key]
-        except KeyError:
-            raise AttributeError(key) from None
+    @property
+    def kb_scope(self) -> str:
+        return self.recipe["kb_scope"]
+
+    @property
+    def method(self) -> str:
+        return self.recipe["method"]
+
+    @property
+    def count(self) -> int | None:
+        return self.recipe["count"]
+
+    @property
+    def seed(self) -> int:
+        return int(self.recipe["seed"])
+
+    @property
+    def max_new_tokens(self) -> int:
+        return int(self.recipe["max_new_tokens"])
 
     @property
     def golden(self) -> tuple[str, ...]:
@@ -137,7 +152,7 @@ class DyagSession:
     merged: dict | None = None
     _comparisons: dict = field(default_factory=dict)
 
-    @property
+    @cached_property
     def profile(self) -> BenchProfile:
         return resolve_profile(self.options.profile, self.options.project)
 
@@ -159,6 +174,10 @@ class DyagSession:
         return [p if p.is_absolute() else self.root / p for p in map(Path, names)]
 
     def golden_cases(self) -> list:
+        return list(self._golden_cases)
+
+    @cached_property
+    def _golden_cases(self) -> list:
         from dyag.data.golden import read_golden
 
         return [c for path in self.golden_paths() for c in read_golden(path)]
@@ -172,6 +191,10 @@ class DyagSession:
         return self.options.project.kb or sample_kb_path()
 
     def kb(self) -> list[dict]:
+        return list(self._kb)
+
+    @cached_property
+    def _kb(self) -> list[dict]:
         from dyag.data.kb import read_kb
 
         return read_kb(self.kb_path())
@@ -194,7 +217,7 @@ class DyagSession:
 
     @property
     def seed(self) -> int:
-        return self.options.seed if self.options.seed is not None else int(self.profile.seed)
+        return self.options.seed if self.options.seed is not None else self.profile.seed
 
     def training_set(self) -> Path:
         """The profile's training set (the recipe's ``dataset``, else generated from the catalog), made once
@@ -335,7 +358,8 @@ class DyagSession:
             return BaselineMatch(stored[key], key, exact=True)
         if not stored:
             return None
-        return BaselineMatch(stored[nearest_key(key, stored)], nearest_key(key, stored), exact=False)
+        nearest = nearest_key(key, stored)
+        return BaselineMatch(stored[nearest], nearest, exact=False)
 
     def environment_key(self, model: str) -> str:
         return self.results(model)["run"]["environment"]["key"]

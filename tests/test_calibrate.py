@@ -10,6 +10,7 @@ def test_plan_has_benign_changes_and_every_degradation_per_seed():
     benign = [r.change for r in runs if r.scenario == "benign"]
     assert benign == ["seed 1", "precision fp32 vs the bf16 baseline", "precision bf16 vs the fp32 baseline",
                       "generation batch 4"]
+    assert [r.baselines_only for r in runs if r.change.startswith("precision")] == ["bf16", "fp32"]
     degraded = [(r.change, r.args[-1]) for r in runs if r.scenario == "degraded"]
     assert degraded == [(how, s) for how in DEGRADATIONS for s in ("42", "1")]
 
