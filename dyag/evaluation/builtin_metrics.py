@@ -1,0 +1,59 @@
+"""dyag's own metrics, registered in :mod:`dyag.evaluation.registry` (the order is the table's).
+
+Each wraps a function of :mod:`dyag.evaluation.textmetrics` or :mod:`dyag.evaluation.bertscore`,
+so the local ``evaluate`` modules and the scorer compute a figure one way only.
+"""
+
+from __future__ import annotations
+
+from dyag.evaluation.registry import Column, metric, register_column
+from dyag.evaluation.textmetrics import ROUGE_TYPES, bleu_stats, exact_match, fact_recall, rouge_scores
+
+#: The quality score out of 10 (:mod:`dyag.evaluation.quality`), computed by the scorer from the rest.
+SCORE = register_column(Column("score", "max", 0.5, chart=True, label="score/10", fmt=".1f"))
+
+
+@metric("bleu", "max", 5.0, label=None, fmt=".1f")
+def bleu(answer, case) -> float:
+    """Smoothed sentence BLEU, 0-100 (sacrebleu, 13a tokenizer)."""
+    return bleu_stats(answer, case.reference)[0]
+
+
+#: Corpus BLEU of a system's answers (0-100), with a bootstrap CI over sentences: an aggregate only.
+CORPUS_BLEU = register_column(Column("corpus_bleu", "max", 5.0, label="BLEU", fmt=".1f", per_case=False))
+
+
+@metric("rouge", columns=[Column("rouge1"), Column("rouge2"), Column("rougeL", chart=True, label="ROUGE-L")])
+def rouge(answer, case) -> dict[str, float]:
+    """ROUGE-1/2/L F-measure, 0-1 (rouge-score, Unicode tokenizer, lowercased)."""
+    return rouge_scores(answer, case.reference, rouge_types=ROUGE_TYPES)
+
+
+@metric("fact_recall", "max", 0.05, chart=True, label="facts")
+def facts(answer, case) -> float | None:
+    """Share of the case's golden facts found in the answer; None when it has none."""
+    return fact_recall(answer, case.facts)
+
+
+@metric("exact_match", "max", 0.05)
+def exact(answer, case) -> float:
+    """1.0 when the normalized answer equals the reference."""
+    return exact_match(answer, case.reference)
+
+
+@metric("bertscore", batched=True, columns=[
+    Column("bertscore_f1", chart=True, label="BERTScore F1"), Column("bertscore_precision"), Column("bertscore_recall")])
+def bertscore(answers, cases, options) -> tuple[list[dict], dict]:
+    """BERTScore of every answer against its reference in one pass; the encoder used goes to ``run.scoring``."""
+    import sys
+
+    from dyag.evaluation.bertscore import bertscore as compute, resolve_encoder
+
+    encoder = resolve_encoder(options.get("bertscore_model"), options.get("bertscore_layers"))
+    if options.get("progress"):
+        print(f"dyag: BERTScore with {encoder.name} (layer {encoder.num_layers}) on {len(answers)} answers",
+              file=sys.stderr)
+    out = compute(answers, [c.reference for c in cases], model=encoder.model_type, num_layers=encoder.num_layers)
+    rows = [{"bertscore_precision": p, "bertscore_recall": r, "bertscore_f1": f}
+            for p, r, f in zip(out["precision"], out["recall"], out["f1"])]
+    return rows, encoder.to_dict()
