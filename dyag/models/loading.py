@@ -1,17 +1,18 @@
-"""From a model name to a local directory (:func:`resolve_model`) and to a loaded model (:func:`load_base`).
+"""From a model name to a local directory (:func:`resolve_model`) and to its tokenizer (:func:`load_tokenizer`).
 
->>> loaded = load_base("tiny-random")                      # doctest: +SKIP
->>> loaded.resolved.identity["name"], loaded.tokenizer.pad_token
+>>> resolved = resolve_model("tiny-random")                  # doctest: +SKIP
+>>> resolved.identity["name"], load_tokenizer(resolved).pad_token  # doctest: +SKIP
 ('tiny-random', '<|im_end|>')
 
 ``resolve_model`` gives every model the same shape: a directory with
 ``config.json``, safetensors weights and tokenizer files, plus an ``identity``
 dict that other caches (adapters, generations) use as part of their keys.
+Loading the weights is the caller's: :func:`dyag.inference.generator.load_model`
+for answers, :func:`dyag.training.sft.build_trainer` for training.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from dyag.models import hub
 from dyag.models.materialize import cached_build, materialize, package_version, packaged_gguf_path
 from dyag.models.registry import ModelSpec, get_model_spec
 from dyag.utils.atomic import sha256_json
+from dyag.utils.jsonl import read_json_object
 
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
 TOKENIZER_MARKERS = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model")
@@ -33,13 +35,6 @@ class ResolvedModel:
     spec: ModelSpec
     path: Path
     identity: dict[str, Any]
-
-
-@dataclass
-class LoadedModel:
-    model: Any  # transformers PreTrainedModel
-    tokenizer: Any  # transformers tokenizer, pad token set
-    resolved: ResolvedModel
 
 
 def resolve_model(
@@ -93,7 +88,7 @@ def check_model_dir(spec: ModelSpec, path: Path, *, allow_pickle: bool = False, 
     if not any(marker in files for marker in TOKENIZER_MARKERS):
         raise DyagError(f"{spec.name}: no tokenizer files in {path}")
     if not trust_remote_code:
-        config = _read_json(config_file)
+        config = read_json_object(config_file)
         if "auto_map" in config and config.get("model_type") and not _known_model_type(config["model_type"]):
             raise DyagError(
                 f"{spec.name}: model type {config['model_type']!r} needs its own code from the model "
@@ -117,40 +112,6 @@ def local_fingerprint(path: Path) -> str:
     return sha256_json({"config": (path / "config.json").read_text(encoding="utf-8"), "files": entries})
 
 
-def load_base(
-    name: str | ModelSpec,
-    *,
-    device: str = "cpu",
-    dtype: Any = None,
-    trust_remote_code: bool = False,
-    allow_pickle: bool = False,
-) -> LoadedModel:
-    """Load a base model and its tokenizer (pad token set, registry chat template applied).
-
-    ``device``: "cpu", "cuda", "cuda:1", "mps" or "auto". ``dtype``: a torch dtype
-    or its name; by default float32 on CPU, bfloat16 (float16 without bf16
-    support) on CUDA, float16 on MPS. Left/right padding is the caller's choice.
-    """
-    from transformers import AutoModelForCausalLM
-
-    resolved = resolve_model(name, trust_remote_code=trust_remote_code, allow_pickle=allow_pickle)
-    device = resolve_device(device)
-    torch_dtype = resolve_dtype(dtype, device)
-    tokenizer = load_tokenizer(resolved, trust_remote_code=trust_remote_code)
-    model = AutoModelForCausalLM.from_pretrained(
-        resolved.path,
-        dtype=torch_dtype,
-        trust_remote_code=trust_remote_code,
-        use_safetensors=None if allow_pickle else True,
-    )
-    model.to(device)
-    if getattr(model.config, "pad_token_id", None) is None:
-        model.config.pad_token_id = tokenizer.pad_token_id
-    if model.generation_config.pad_token_id is None:
-        model.generation_config.pad_token_id = tokenizer.pad_token_id
-    return LoadedModel(model=model, tokenizer=tokenizer, resolved=resolved)
-
-
 def load_tokenizer(resolved: ResolvedModel, *, trust_remote_code: bool = False):
     """The model's tokenizer with a pad token and, when the registry supplies one, its chat template."""
     from transformers import AutoTokenizer
@@ -163,61 +124,6 @@ def load_tokenizer(resolved: ResolvedModel, *, trust_remote_code: bool = False):
             raise DyagError(f"{resolved.spec.name}: the tokenizer has neither a pad nor an eos token")
         tokenizer.pad_token = tokenizer.eos_token
     return tokenizer
-
-
-def end_of_turn_ids(tokenizer, spec: ModelSpec) -> list[int]:
-    """Token ids that end an assistant turn: the spec's end-of-turn token, then eos.
-
-    >>> end_of_turn_ids(tokenizer, get_model_spec("gemma3:270m"))  # doctest: +SKIP
-    [106, 1]
-    """
-    ids: list[int] = []
-    if spec.end_of_turn:
-        token_id = tokenizer.convert_tokens_to_ids(spec.end_of_turn)
-        unknown = tokenizer.unk_token_id
-        if isinstance(token_id, int) and (unknown is None or token_id != unknown or spec.end_of_turn == tokenizer.unk_token):
-            ids.append(token_id)
-    eos = tokenizer.eos_token_id
-    if isinstance(eos, int) and eos not in ids:
-        ids.append(eos)
-    return ids
-
-
-def resolve_device(device: str) -> str:
-    import torch
-
-    device = (device or "cpu").strip().lower()
-    if device == "auto":
-        if torch.cuda.is_available():
-            return "cuda"
-        mps = getattr(torch.backends, "mps", None)
-        return "mps" if mps is not None and mps.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise DyagError(f"device {device!r} requested but torch sees no CUDA device (use --device cpu)")
-    if device == "mps" and not torch.backends.mps.is_available():
-        raise DyagError("device 'mps' requested but it is not available here (use --device cpu)")
-    if not (device == "cpu" or device == "mps" or device.startswith("cuda")):
-        raise DyagError(f"unknown device {device!r}: use cpu, cuda, cuda:N, mps or auto")
-    return device
-
-
-_DTYPES = {"float32": "float32", "fp32": "float32", "float16": "float16", "fp16": "float16", "half": "float16",
-           "bfloat16": "bfloat16", "bf16": "bfloat16"}
-
-
-def resolve_dtype(dtype: Any, device: str):
-    import torch
-
-    if dtype is None or dtype == "auto":
-        if device.startswith("cuda"):
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.float16 if device == "mps" else torch.float32
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    key = str(dtype).lower().removeprefix("torch.")
-    if key not in _DTYPES:
-        raise DyagError(f"unknown dtype {dtype!r}: use float32, bfloat16, float16 or auto")
-    return getattr(torch, _DTYPES[key])
 
 
 def model_availability(spec: ModelSpec) -> tuple[bool, str]:
@@ -260,10 +166,3 @@ def pull_model(name: str | ModelSpec, *, allow_pickle: bool = False) -> Resolved
                              identity={"name": spec.name, "source": "hub", "hub_id": spec.hub_id, "revision": path.name})
     return resolve_model(spec, allow_pickle=allow_pickle)
 
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DyagError(f"{path}: unreadable JSON ({exc})") from exc
-    return data if isinstance(data, dict) else {}

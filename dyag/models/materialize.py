@@ -24,7 +24,9 @@ from typing import Any, Callable
 
 from dyag.errors import DyagError
 from dyag.models.registry import ModelSpec, get_model_spec
+from dyag.models.turns import end_of_turn_ids
 from dyag.utils.atomic import atomic_dir, atomic_write_json, sha256_file
+from dyag.utils.jsonl import read_json_object
 from dyag.utils.paths import cache_dir, safe_name
 
 MANIFEST = "dyag-model.json"
@@ -57,11 +59,7 @@ def model_cache_dir(name: str) -> Path:
 
 def read_manifest(model_dir: Path) -> dict[str, Any] | None:
     """The manifest of a materialized directory, or None if absent or unreadable."""
-    try:
-        manifest = json.loads((model_dir / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return manifest if isinstance(manifest, dict) else None
+    return read_json_object(model_dir / MANIFEST, unreadable_ok=True) or None
 
 
 def has_weights(model_dir: Path) -> bool:
@@ -247,7 +245,7 @@ def _build_from_gguf(spec: ModelSpec, out: Path) -> dict[str, Any]:
     return {
         "gguf_sha256": source_sha256,
         "weights_sha256": sha256_file(out / "model.safetensors"),
-        "architecture": _read_json(out / "config.json").get("model_type"),
+        "architecture": read_json_object(out / "config.json", unreadable_ok=True).get("model_type"),
     }
 
 
@@ -303,8 +301,6 @@ def _drop_gguf_quantizer(model) -> None:
 
 def _set_generation_eos(model, tokenizer, spec: ModelSpec) -> None:
     """Stop generation at the end of an assistant turn as well as at eos."""
-    from dyag.models.loading import end_of_turn_ids
-
     ids = end_of_turn_ids(tokenizer, spec)
     if ids:
         model.generation_config.eos_token_id = ids if len(ids) > 1 else ids[0]
@@ -386,9 +382,3 @@ def _build_smollm2_tokenizer(spec: ModelSpec, out: Path) -> dict[str, Any]:
     _TOKENIZER_MEMO[memo_key] = {p.name: p.read_bytes() for p in out.iterdir() if p.name in TOKENIZER_FILES}
     return origin
 
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}

@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dyag.data.training_set import messages_to_prompt_completion, read_training_set
 from dyag.errors import DyagError
 from dyag.training.cache import ADAPTER_WEIGHTS, AdapterCache, adapter_cache_key, library_versions
 from dyag.training.config import FinetuneConfig
@@ -40,11 +41,6 @@ class FinetuneResult:
         return self.manifest.get("metrics", {})
 
 
-def to_prompt_completion(rows: list[dict]) -> list[dict]:
-    """``{"messages": [..., assistant]}`` -> ``{"prompt": [...], "completion": [assistant]}``."""
-    return [{"prompt": r["messages"][:-1], "completion": r["messages"][-1:]} for r in rows]
-
-
 def check_output_dir(output: Path, overwrite: bool) -> None:
     """Refuse to write into a non-empty directory that is not a dyag output."""
     if output.exists() and not output.is_dir():
@@ -60,7 +56,6 @@ def finetune(config: FinetuneConfig, *, progress: bool = True) -> FinetuneResult
     >>> result.adapter_dir, result.cache_hit                                                         # doctest: +SKIP
     (PosixPath('models/x/final'), False)
     """
-    from dyag.data.training_set import read_training_set
     from dyag.models.loading import resolve_model
     from dyag.utils.device import environment_key, kernel_cpu_flags, pick_device, training_precision
 
@@ -183,8 +178,8 @@ def build_trainer(config: FinetuneConfig, resolved, device, train_rows, eval_row
     trainer = SFTTrainer(
         model=model,
         args=args,
-        train_dataset=Dataset.from_list(to_prompt_completion(train_rows)),
-        eval_dataset=Dataset.from_list(to_prompt_completion(eval_rows)) if eval_rows else None,
+        train_dataset=Dataset.from_list([messages_to_prompt_completion(r) for r in train_rows]),
+        eval_dataset=Dataset.from_list([messages_to_prompt_completion(r) for r in eval_rows]) if eval_rows else None,
         processing_class=tokenizer,
         peft_config=peft_config,
     )

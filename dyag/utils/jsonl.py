@@ -1,4 +1,4 @@
-"""Strict JSON Lines reading with errors that name the file and the line."""
+"""Strict JSON Lines (and JSON) reading with errors that name the file and the line."""
 
 from __future__ import annotations
 
@@ -89,6 +89,28 @@ def read_jsonl(path: str | os.PathLike, *, what: str = "file", allow_empty: bool
     if not rows and not allow_empty:
         raise DyagError(f"{path}: empty {what} (no JSON lines)")
     return rows
+
+
+def read_json_object(path: str | os.PathLike, *, unreadable_ok: bool = False) -> dict:
+    """The JSON object in ``path`` (``{}`` when the file holds another JSON value).
+
+    A missing or invalid file is a one-line DyagError, or ``{}`` with ``unreadable_ok``.
+
+    >>> read_json_object("/nonexistent/config.json", unreadable_ok=True)
+    {}
+    >>> read_json_object("/nonexistent/config.json")
+    Traceback (most recent call last):
+    ...
+    dyag.errors.DyagError: /nonexistent/config.json: unreadable JSON ([Errno 2] No such file or directory: ...)
+    """
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        if unreadable_ok:
+            return {}
+        raise DyagError(f"{path}: unreadable JSON ({exc})") from exc
+    return data if isinstance(data, dict) else {}
 
 
 def require_field(path, lineno: int, obj: dict, field: str, kind: type | tuple[type, ...], *, nonempty: bool = True):

@@ -163,7 +163,6 @@ def forbid_model_load(monkeypatch) -> None:
 
     # Every path to a base model (finetune, query-finetuned, evaluate-finetuned) resolves it first.
     monkeypatch.setattr(loading, "resolve_model", loaded)
-    monkeypatch.setattr(loading, "load_base", loaded)
     try:
         import dyag.evaluation.bertscore as bertscore
     except ImportError:  # pragma: no cover - evaluation package absent
