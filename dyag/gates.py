@@ -1,6 +1,6 @@
 """The quality gates, as functions of results: what the benchmark suites assert.
 
-Each gate judges one system of a results object (schema v1) and returns a
+Each gate judges one system of a :class:`dyag.results.Results` and returns a
 :class:`GateOutcome`; the suites in ``benchmarks/`` assert ``outcome.passed``, and the
 tests run the same functions on known-bad results to prove that each one can fail.
 
@@ -23,7 +23,8 @@ from dataclasses import asdict, dataclass
 from typing import Mapping
 
 from dyag.evaluation import stats
-from dyag.evaluation.compare import ALPHA, DEFAULT_TOLERANCES, Comparison, per_case_values, tolerance_for
+from dyag.evaluation.compare import ALPHA, Comparison, tolerance_for
+from dyag.results import Results
 
 #: Absolute gate values: rule gates give the largest share of answers allowed to break the
 #: rule, floors the lowest mean allowed. Together with the baseline-relative check of every
@@ -68,18 +69,16 @@ def _drop_text(row) -> str:
             f"({row.delta:+.3g}, tolerance {row.tolerance:g}, p={row.p_value:.3g})")
 
 
-def rule_gate(results: Mapping, system: str, rule: str, max_share: float,
+def rule_gate(results: Results, system: str, rule: str, max_share: float,
               comparison: Comparison | None = None) -> GateOutcome:
     """At most ``max_share`` of ``system``'s answers break ``rule``, and its pass rate did not regress."""
     applicable, failures = 0, []
-    for case in results["cases"]:
-        if case["system"] != system:
-            continue
-        for res in case["rules"]:
-            if res["name"] == rule:
+    for case in results.cases_of(system):
+        for res in case.rules:
+            if res.name == rule:
                 applicable += 1
-                if not res["passed"]:
-                    failures.append(f"{case['id']}: {res.get('message', '')}")
+                if not res.passed:
+                    failures.append(f"{case.id}: {res.message}")
     if not applicable:
         return GateOutcome(rule, system, False, f"{rule}: no answer of {system} to check")
     share = len(failures) / applicable
@@ -97,27 +96,27 @@ def rule_gate(results: Mapping, system: str, rule: str, max_share: float,
                        row.p_value if row else None, applicable)
 
 
-def floor_gate(results: Mapping, system: str, metric: str, floor: float,
+def floor_gate(results: Results, system: str, metric: str, floor: float,
                comparison: Comparison | None = None) -> GateOutcome:
     """``system``'s mean ``metric`` is at least ``floor`` and did not regress against the baseline."""
-    agg = (results["aggregates"].get(system) or {}).get(metric) or {}
-    mean = agg.get("mean")
+    agg = results.aggregates.get(system, {}).get(metric)
+    mean = agg.mean if agg else None
     if mean is None:
         return GateOutcome(metric, system, False, f"{system} has no {metric}")
     row = _row(comparison, system, metric)
     problems = []
     if mean < floor:
-        problems.append(f"mean {mean:.3f} is below the floor {floor} (95% CI {agg.get('ci95')})")
+        problems.append(f"mean {mean:.3f} is below the floor {floor} (95% CI {list(agg.ci95) if agg.ci95 else None})")
     if row is not None and row.verdict == "regressed":
         problems.append(_drop_text(row))
     message = f"{system} {metric}: " + (" and ".join(problems) if problems else f"mean {mean:.3f} >= {floor}")
     return GateOutcome(metric, system, not problems, message, mean, floor, row.baseline if row else None,
-                       row.p_value if row else None, int(agg.get("n") or 0))
+                       row.p_value if row else None, agg.n)
 
 
-def beats_gate(results: Mapping, better: str, worse: str, metric: str, *, alpha: float = ALPHA) -> GateOutcome:
+def beats_gate(results: Results, better: str, worse: str, metric: str, *, alpha: float = ALPHA) -> GateOutcome:
     """``better`` scores higher than ``worse`` on ``metric``, significantly (paired bootstrap on shared cases)."""
-    a, b = per_case_values(results, worse, metric), per_case_values(results, better, metric)
+    a, b = results.per_case(worse, metric), results.per_case(better, metric)
     ids = sorted(set(a) & set(b))
     gate = f"{metric}: {better} > {worse}"
     if not ids:
@@ -170,5 +169,5 @@ def gate_value(name: str, *, kind: str, model: str, gates: Mapping | None = None
     raise KeyError(name)
 
 
-__all__ = ["DEFAULT_BEATS_BASE", "DEFAULT_GATES", "DEFAULT_GATES_BY_KIND", "DEFAULT_TOLERANCES", "FLOOR_GATES", "RULE_GATES", "GateOutcome", "beats_gate",
-           "floor_gate", "gate_value", "rule_gate", "tolerance_for"]
+__all__ = ["DEFAULT_BEATS_BASE", "DEFAULT_GATES", "DEFAULT_GATES_BY_KIND", "FLOOR_GATES", "RULE_GATES", "GateOutcome",
+           "beats_gate", "floor_gate", "gate_value", "rule_gate", "tolerance_for"]

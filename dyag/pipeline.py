@@ -12,7 +12,8 @@ from pathlib import Path
 
 from dyag.errors import DyagError
 from dyag.inference.generator import GENERATION_BATCH
-from dyag.inference.predict import SYSTEM_KINDS
+from dyag.results import Results
+from dyag.system import SYSTEM_KINDS, System, uses_adapter, uses_retrieval
 
 DEFAULT_SYSTEMS = ("base", "finetuned", "rag")
 
@@ -42,11 +43,15 @@ class EvaluationConfig:
             raise DyagError(f"unknown system(s) {', '.join(unknown)}; choose from {', '.join(SYSTEM_KINDS)}")
         if not self.systems:
             raise DyagError("no systems to evaluate")
-        needs_adapter = [s for s in self.systems if "finetuned" in s]
+        needs_adapter = [s for s in self.systems if uses_adapter(s)]
         if needs_adapter and not self.adapter:
             raise DyagError(f"system(s) {', '.join(needs_adapter)} need --model (an adapter directory)")
-        if any(s.startswith("rag") for s in self.systems) and self.top_k < 1:
+        if self.uses_retrieval and self.top_k < 1:
             raise DyagError(f"--top-k must be >= 1, got {self.top_k}")
+
+    @property
+    def uses_retrieval(self) -> bool:
+        return any(uses_retrieval(s) for s in self.systems)
 
 
 def base_model_of(adapter: str | None) -> str:
@@ -66,24 +71,24 @@ def generate_system_predictions(config: EvaluationConfig, cases: list, kb: list[
     from dyag.inference.predict import generate_predictions
     from dyag.inference.rag import Retriever
 
-    if any(s.startswith("rag") for s in config.systems) and not kb:
+    if config.uses_retrieval and not kb:
         raise DyagError("the rag systems need a knowledge base: pass --kb KB.jsonl")
     decoding = DecodingConfig(max_new_tokens=config.max_new_tokens)
     cache = GenerationCache.at(config.cache_dir, enabled=config.cache)
     base_model = config.base_model or base_model_of(config.adapter)
-    retriever = Retriever.build(kb, top_k=config.top_k) if kb and any(s.startswith("rag") for s in config.systems) else None
+    retriever = Retriever.build(kb, top_k=config.top_k) if kb and config.uses_retrieval else None
     rows: list[dict] = []
     model_name = None
     for with_adapter in (False, True):
-        kinds = [s for s in config.systems if ("finetuned" in s) == with_adapter]
+        kinds = [s for s in config.systems if uses_adapter(s) == with_adapter]
         if not kinds:
             continue
         generator = load_model(base_model, config.adapter if with_adapter else None, force_cpu=config.force_cpu)
         model_name = generator.resolved.spec.name
         for kind in kinds:
             rows += generate_predictions(
-                generator, cases, system=f"{model_name}/{kind}", decoding=decoding,
-                retriever=retriever if kind.startswith("rag") else None, cache=cache,
+                generator, cases, system=str(System(model_name, kind)), decoding=decoding,
+                retriever=retriever if uses_retrieval(kind) else None, cache=cache,
                 batch_size=config.batch_size, progress=config.progress,
             )
         del generator
@@ -95,17 +100,17 @@ def run_environment(config: EvaluationConfig, manifest: dict | None, machine: di
     """What changes the answers of the same code: device kind and training precision (the baseline key)."""
     from dyag.utils.device import environment_key, kernel_cpu_flags
 
-    uses_adapter = manifest is not None and any("finetuned" in s for s in config.systems)
+    trained = manifest is not None and any(uses_adapter(s) for s in config.systems)
     device = "cuda" if machine.get("cuda") and not config.force_cpu else "cpu"
-    precision = ((manifest.get("hyperparameters") or {}).get("precision") if uses_adapter else None)
+    precision = ((manifest.get("hyperparameters") or {}).get("precision") if trained else None)
     flags = kernel_cpu_flags()
     return {"device": device, "training_precision": precision, "cpu_flags": flags,
             "key": environment_key(device, precision, flags)}
 
 
 def evaluate_systems(config: EvaluationConfig, cases: list, kb: list[dict] | None = None, *,
-                     run_extra: dict | None = None) -> dict:
-    """Generate every system's answers and score them: a results dict (schema v1)."""
+                     run_extra: dict | None = None) -> Results:
+    """Generate every system's answers and score them: the whole :class:`dyag.results.Results`."""
     from dyag.evaluation.scoring import score_predictions
     from dyag.inference.generator import read_adapter_manifest, check_adapter_dir
     from dyag.utils.device import machine_info
@@ -122,7 +127,7 @@ def evaluate_systems(config: EvaluationConfig, cases: list, kb: list[dict] | Non
         "systems": list(config.systems),
         "generation_s": round(gen_s, 2),
         "decoding": {"max_new_tokens": config.max_new_tokens, "temperature": 0.0, "batch_size": config.batch_size},
-        "rag": {"top_k": config.top_k} if any(s.startswith("rag") for s in config.systems) else None,
+        "rag": {"top_k": config.top_k} if config.uses_retrieval else None,
         "machine": machine,
         "environment": run_environment(config, manifest, machine),
         "adapter": str(config.adapter) if config.adapter else None,
@@ -133,11 +138,9 @@ def evaluate_systems(config: EvaluationConfig, cases: list, kb: list[dict] | Non
         run_info["dataset"] = manifest.get("dataset")
         run_info["hyperparameters"] = manifest.get("hyperparameters")
         run_info["versions"] = manifest.get("versions")
-    results = score_predictions(
+    return score_predictions(
         predictions, cases, kb,
         bertscore=config.bertscore, bertscore_model=config.bertscore_model,
         bertscore_layers=config.bertscore_layers, run_info=run_info, progress=config.progress,
+        training={model_name: manifest.get("metrics", {})} if manifest else None,
     )
-    if manifest:
-        results.setdefault("training", {})[model_name] = manifest.get("metrics", {})
-    return results

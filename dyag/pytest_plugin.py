@@ -188,30 +188,28 @@ def pytest_sessionfinish(session, exitstatus):
     _write_outputs(config, dyag, merged)
 
 
-def _write_outputs(config, dyag, merged: dict) -> None:
+def _write_outputs(config, dyag, merged) -> None:
+    from dyag import results
     from dyag.errors import DyagError
-    from dyag.utils.atomic import atomic_write_json
 
     target = dyag.options.report
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     json_path = Path(target).with_suffix(".json") if target else dyag.cache_root / "bench" / "last-results.json"
     calibration = json_path.parent / "calibration.json"
     if target and calibration.is_file():  # written by `make calibrate`: shown in the report
-        import json
-
         try:
-            merged["calibration"] = json.loads(calibration.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            merged = merged.replace(calibration=results.read(calibration).calibration)
+        except DyagError:
             pass
     try:
-        atomic_write_json(json_path, merged)
-        lines = [f"dyag: results {json_path} ({len(merged['cases'])} answers, {len(merged['tests'])} gate records)"]
+        results.write(json_path, merged)
+        lines = [f"dyag: results {json_path} ({len(merged.cases)} answers, {len(merged.tests)} gate records)"]
         if target:
             from dyag.report.render import render_report
 
             render_report([merged], target, lang="fr", overwrite=True)
             lines.append(f"dyag: report {target}")
-        if merged["run"].get("incomplete"):
+        if merged.run.incomplete:
             lines.append("dyag: the run was interrupted: results are marked incomplete")
     except DyagError as exc:
         lines = [f"dyag: could not write the results: {exc}"]
@@ -230,7 +228,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.section("dyag: skipped models")
         for reason in reasons:
             terminalreporter.write_line(reason)
-    regressions = (getattr(dyag, "merged", None) or {}).get("regression") or dyag.regressions
+    regressions = (dyag.merged.regression if dyag.merged is not None else None) or dyag.regressions
     if regressions:
         from dyag.session import baseline_note
         from dyag.utils.text import sanitize_terminal
@@ -238,13 +236,13 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.section("dyag: baselines")
         for model, block in sorted(regressions.items()):
             terminalreporter.write_line(f"{model}: {baseline_note(block)}")
-            flips = block.get("new_rule_failures") or []
+            flips = block.new_rule_failures
             if flips:
-                fatal = "fail the gate" if block.get("strict") else "listed, not fatal"
+                fatal = "fail the gate" if block.strict else "listed, not fatal"
                 terminalreporter.write_line(f"  {len(flips)} rule(s) newly failing on single cases ({fatal}):")
                 for f in flips[:10]:
                     terminalreporter.write_line("    " + sanitize_terminal(
-                        f"{f['system']} {f['id']}: {f['rule']}: {f.get('message', '')}", single_line=True))
+                        f"{f.system} {f.id}: {f.rule}: {f.message}", single_line=True))
 
 
 # --- fixtures ------------------------------------------------------------------------------
@@ -283,7 +281,7 @@ def finetuned(dyag_session, dyag_model):
 
 @pytest.fixture()
 def dyag_scored(dyag_session, dyag_model):
-    """Scored results (schema v1) of every system for ``dyag_model``."""
+    """Scored results (a :class:`dyag.results.Results`) of every system for ``dyag_model``."""
     return dyag_session.results(dyag_model)
 
 

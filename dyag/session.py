@@ -12,17 +12,20 @@ one results file and one report.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from dyag.config import ProjectConfig
 from dyag.errors import DyagError
-from dyag.utils.atomic import atomic_write_json
 from dyag.utils.paths import safe_name
+
+if TYPE_CHECKING:
+    from dyag.results import Regression, Results
 
 DEFAULT_MODELS = ("smollm2:135m", "gemma3:270m")
 DEFAULT_SYSTEMS = ("base", "finetuned", "rag")
@@ -118,14 +121,12 @@ class SessionOptions:
 
     def __post_init__(self):
         from dyag.data.degrade import DEGRADATIONS
-        from dyag.inference.predict import SYSTEM_KINDS
+        from dyag.system import check_kinds
         from dyag.training.config import PRECISIONS
         from dyag.models.registry import get_model_spec
 
         resolve_profile(self.profile, self.project)
-        bad = [s for s in self.systems if s not in SYSTEM_KINDS]
-        if bad:
-            raise DyagError(f"--dyag-systems: unknown system(s) {', '.join(bad)} (known: {', '.join(SYSTEM_KINDS)})")
+        check_kinds(self.systems, option="--dyag-systems")
         if not self.models:
             raise DyagError("--dyag-models is empty")
         if self.degrade is not None and self.degrade not in DEGRADATIONS:
@@ -298,12 +299,14 @@ class DyagSession:
         return self._finetuned[model]
 
     # --- answers and scores ---------------------------------------------------------------
-    def results(self, model: str) -> dict:
-        """Every system's answers for ``model``, scored (results schema v1); computed once."""
+    def results(self, model: str) -> "Results":
+        """Every system's answers for ``model``, scored (a :class:`dyag.results.Results`); computed once."""
         if model not in self._results:
             from dyag.pipeline import EvaluationConfig, evaluate_systems
 
-            needs_adapter = any("finetuned" in s for s in self.options.systems)
+            from dyag.system import uses_adapter
+
+            needs_adapter = any(uses_adapter(s) for s in self.options.systems)
             adapter = str(self.finetuned(model).adapter_dir) if needs_adapter else None
             config = EvaluationConfig(
                 base_model=model, adapter=adapter, systems=self.options.systems,
@@ -330,12 +333,16 @@ class DyagSession:
         return {"name": self.profile.name, **recipe}
 
 
-    def predictions(self, model: str, system: str) -> list[dict]:
-        name = f"{model}/{system}"
-        return [c for c in self.results(model)["cases"] if c["system"] == name]
+    def predictions(self, model: str, system: str) -> list:
+        """The scored cases of ``<model>/<system>``."""
+        from dyag.system import System
+
+        return self.results(model).cases_of(str(System(model, system)))
 
     def record(self, nodeid: str, data: dict) -> None:
-        self.records.append({"test": nodeid, **data})
+        from dyag.results import TestRecord
+
+        self.records.append(TestRecord(test=nodeid, **data))
 
     # --- baselines ------------------------------------------------------------------------
     @property
@@ -362,7 +369,7 @@ class DyagSession:
         return BaselineMatch(stored[nearest], nearest, exact=False)
 
     def environment_key(self, model: str) -> str:
-        return self.results(model)["run"]["environment"]["key"]
+        return self.results(model).run.environment.key
 
     def baseline_comparison(self, model: str):
         """``(BaselineMatch | None, Comparison | None)`` of ``model``'s results; computed once.
@@ -378,12 +385,12 @@ class DyagSession:
             match = self.find_baseline(model, key)
             comparison = None
             if match is not None:
+                from dyag.results import Regression
+
                 comparison = compare_to_baseline(results, match.read(), strict_rules=self.options.strict and match.exact)
-                self.regressions[model] = {
-                    "baseline": self._shown(match.path), "baseline_key": match.key, "key": key, "exact": match.exact,
-                    "strict": comparison.strict_rules, "enforced": not self.options.update_baseline,
-                    **comparison.to_dict(),
-                }
+                self.regressions[model] = Regression(**comparison.block(
+                    baseline=self._shown(match.path), baseline_key=match.key, key=key, exact=match.exact,
+                    strict=comparison.strict_rules, enforced=not self.options.update_baseline))
             self._comparisons[model] = (match, comparison)
         return self._comparisons[model]
 
@@ -399,41 +406,30 @@ class DyagSession:
         return None if self.options.update_baseline else self.baseline_comparison(model)[1]
 
     # --- persistence across xdist workers -------------------------------------------------
+    def part(self, *, incomplete: bool) -> "Results":
+        """This worker's share of the run: its models' results, its tests' records, its comparisons."""
+        from dyag.results import Results, Run, merge
+
+        docs = list(self._results.values()) or [Results(run=Run())]
+        return merge(docs, incomplete=incomplete or any(d.run.incomplete for d in docs)).replace(
+            tests=self.records, regression=dict(self.regressions))
+
     def dump(self, run_dir: Path, *, incomplete: bool) -> Path:
-        part = {"worker": self.worker, "incomplete": incomplete, "results": self._results, "records": self.records,
-                "regression": self.regressions}
-        return atomic_write_json(run_dir / f"{self.worker}.json", part, indent=None)
+        from dyag.results import write
+
+        return write(run_dir / f"{self.worker}.json", self.part(incomplete=incomplete))
 
 
-def merge_parts(run_dir: Path, *, incomplete: bool, started: str) -> dict:
-    """One results document (schema v1) from every worker's part."""
-    merged: dict = {"schema_version": 1, "run": {}, "training": {}, "cases": [], "aggregates": {}, "tests": []}
-    seen: set[tuple[str, str]] = set()
-    parts = sorted(run_dir.glob("*.json")) if run_dir.is_dir() else []
-    for part_path in parts:
-        part = json.loads(part_path.read_text(encoding="utf-8"))
-        incomplete = incomplete or part.get("incomplete", False)
-        merged["tests"] += part.get("records", [])
-        for model, res in part.get("results", {}).items():
-            if not merged["run"]:
-                merged["run"] = dict(res.get("run", {}))
-            merged["run"].setdefault("models", [])
-            if model not in merged["run"]["models"]:
-                merged["run"]["models"].append(model)
-            merged["training"].update(res.get("training", {}))
-            merged["aggregates"].update(res.get("aggregates", {}))
-            for case in res.get("cases", []):
-                key = (case["id"], case["system"])
-                if key not in seen:
-                    seen.add(key)
-                    merged["cases"].append(case)
-        if part.get("regression"):
-            merged.setdefault("regression", {}).update(part["regression"])
-    merged["run"]["started"] = started
-    merged["run"]["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    merged["run"]["incomplete"] = incomplete
-    merged["run"]["workers"] = len(parts)
-    return merged
+def merge_parts(run_dir: Path, *, incomplete: bool, started: str) -> "Results":
+    """One results document from every worker's part (:func:`dyag.results.merge`)."""
+    from dyag.results import Results, Run, merge, read
+
+    parts = [read(p) for p in sorted(run_dir.glob("*.json"))] if run_dir.is_dir() else []
+    # parts with answers first: the merged run is theirs
+    docs = sorted((p for p in parts if p.systems or p.tests or p.regression), key=lambda p: not p.systems)
+    docs = docs or [Results(run=Run())]
+    return merge(docs, started=started, finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                 incomplete=incomplete or any(p.run.incomplete for p in parts), workers=len(parts))
 
 
 @dataclass(frozen=True)
@@ -444,18 +440,20 @@ class BaselineMatch:
     key: str
     exact: bool
 
-    def read(self) -> dict:
-        return json.loads(self.path.read_text(encoding="utf-8"))
+    def read(self) -> "Results":
+        from dyag.results import read
+
+        return read(self.path)
 
 
-def baseline_note(block: dict) -> str:
+def baseline_note(block: "Regression") -> str:
     """One line saying which baseline a model was compared with, and how strictly."""
-    where = f"{block['baseline']}"
-    shown = "" if block.get("enforced", True) else " [--dyag-update-baseline: shown, not enforced]"
-    if block.get("exact"):
-        how = "exact per-case rules (--dyag-strict)" if block.get("strict") else "statistical tolerances"
-        return f"compared with {where} (same environment, {block['key']}; {how}){shown}"
-    return (f"no baseline for environment {block['key']}: compared with the nearest, {block['baseline_key']} "
+    where = block.baseline
+    shown = "" if block.enforced else " [--dyag-update-baseline: shown, not enforced]"
+    if block.exact:
+        how = "exact per-case rules (--dyag-strict)" if block.strict else "statistical tolerances"
+        return f"compared with {where} (same environment, {block.key}; {how}){shown}"
+    return (f"no baseline for environment {block.key}: compared with the nearest, {block.baseline_key} "
             f"({where}), with statistical tolerances only; per-case rule flips are listed, not fatal{shown}")
 
 

@@ -21,11 +21,10 @@ from __future__ import annotations
 import pytest
 
 from dyag.gates import FLOOR_GATES, RULE_GATES, beats_gate, floor_gate, rule_gate
+from dyag.system import System
 
 __all__ = ["test_finetuned_beats_base", "test_floor_gate", "test_no_regression_against_baseline", "test_rule_gate",
            "test_systems_side_by_side"]
-
-COLUMNS = ("score", "bertscore_f1", "rougeL", "bleu", "fact_recall")
 
 
 def _check(gate, name, request) -> None:
@@ -64,18 +63,21 @@ def test_finetuned_beats_base(dyag_scored, dyag_model, dyag_session, dyag_gate, 
 
 @pytest.mark.dyag_bench
 def test_systems_side_by_side(dyag_scored, dyag_model, golden_cases, dyag_session, dyag_results):
-    systems = [f"{dyag_model}/{kind}" for kind in dyag_session.options.systems]
+    from dyag.evaluation.registry import columns
+
+    systems = [System(dyag_model, kind) for kind in dyag_session.options.systems]
+    shown = [c.name for c in columns() if c.chart or c.label]
     table = {}
-    for system in systems:
-        answered = {c["id"] for c in dyag_scored["cases"] if c["system"] == system}
+    for system in map(str, systems):
+        answered = {c.id for c in dyag_scored.cases_of(system)}
         assert answered == {c.id for c in golden_cases}, f"{system} did not answer every golden case"
-        aggs = dyag_scored["aggregates"][system]
-        table[system] = {m: aggs[m]["mean"] for m in COLUMNS if m in aggs}
-    training = dyag_scored.get("training", {}).get(dyag_model)
-    if any("finetuned" in s for s in systems):
-        assert training and training.get("train_loss") is not None, "training metrics missing from the results"
+        aggs = dyag_scored.aggregates[system]
+        table[system] = {m: aggs[m].mean for m in shown if m in aggs}
+    training = dyag_scored.training.get(dyag_model)
+    if any(s.uses_adapter for s in systems):
+        assert training and training.train_loss is not None, "training metrics missing from the results"
     winner = max(table, key=lambda s: table[s]["score"])
-    dyag_results.record(comparison=table, training=training, winner=winner)
+    dyag_results.record(comparison=table, training=training.model_dump() if training else None, winner=winner)
     print(f"\n{dyag_model}: winner {winner}")
     for system, row in table.items():
         print(f"  {system:<32} " + "  ".join(f"{m}={v:.3f}" for m, v in row.items() if v is not None))
@@ -83,14 +85,14 @@ def test_systems_side_by_side(dyag_scored, dyag_model, golden_cases, dyag_sessio
 
 @pytest.mark.dyag_bench
 def test_no_regression_against_baseline(dyag_scored, dyag_model, dyag_session, dyag_results, capsys):
+    from dyag import results
     from dyag.session import baseline_note
-    from dyag.utils.atomic import atomic_write_json
 
     match, comparison = dyag_session.baseline_comparison(dyag_model)
     key = dyag_session.environment_key(dyag_model)
     if dyag_session.options.update_baseline:
         path = dyag_session.baseline_path(dyag_model, key)
-        atomic_write_json(path, dyag_scored)
+        results.write(path, dyag_scored)
         with capsys.disabled():
             print(f"\ndyag: baseline for {dyag_model} ({key}) written to {path}")
             for line in (comparison.summary_lines() if comparison else ["(no previous baseline)"]):

@@ -144,7 +144,7 @@ def score(p: dict) -> dict:
     t0 = time.perf_counter()
     results = score_predictions(predictions, cases, kb, bertscore=False, progress=False)
     seconds = time.perf_counter() - t0
-    return {"n": len(results["cases"]), "score_s": round(seconds, 3), "peak_rss_mb": peak_rss_mb()}
+    return {"n": len(results.cases), "score_s": round(seconds, 3), "peak_rss_mb": peak_rss_mb()}
 
 
 @task

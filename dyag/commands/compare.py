@@ -48,14 +48,14 @@ def _tolerances(items: list[str]) -> dict[str, float]:
     return out
 
 
-def check_comparable(baseline: dict, results: dict, baseline_label: str, results_label: str) -> None:
+def check_comparable(baseline, results, baseline_label: str, results_label: str) -> None:
     """Bad input (DyagError, exit 2) unless both files score the same questions for a system in common."""
     from dyag.errors import DyagError
 
-    def ids(data: dict) -> dict[str, set[str]]:
+    def ids(data) -> dict[str, set[str]]:
         out: dict[str, set[str]] = {}
-        for case in data["cases"]:
-            out.setdefault(case["system"], set()).add(case["id"])
+        for case in data.cases:
+            out.setdefault(case.system, set()).add(case.id)
         return out
 
     before, now = ids(baseline), ids(results)
@@ -73,9 +73,9 @@ def check_comparable(baseline: dict, results: dict, baseline_label: str, results
 
 def run(args) -> int:
     from dyag.evaluation.compare import ALPHA, compare_to_baseline
-    from dyag.evaluation.scoring import read_results
+    from dyag.results import read
 
-    baseline, results = read_results(args.baseline), read_results(args.results)
+    baseline, results = read(args.baseline), read(args.results)
     check_comparable(baseline, results, args.baseline, args.results)
     comparison = compare_to_baseline(results, baseline, tolerances=_tolerances(args.tolerance),
                                      alpha=ALPHA if args.alpha is None else args.alpha, strict_rules=args.strict)
@@ -105,7 +105,7 @@ def format_comparison(comparison) -> str:
     if flips:
         fatal = "fatal with --strict" if not comparison.strict_rules else "fatal"
         lines.append(f"rules newly failing on single cases ({fatal}):")
-        lines += ["  " + sanitize_terminal(f"{f['system']} {f['id']}: {f['rule']} ({f['severity']}): {f['message']}",
+        lines += ["  " + sanitize_terminal(f"{f.system} {f.id}: {f.rule} ({f.severity}): {f.message}",
                                            single_line=True) for f in flips]
     lines += [f"{sanitize_terminal(s, single_line=True)}: in the baseline, absent now"
               for s in comparison.missing_systems]

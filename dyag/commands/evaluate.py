@@ -44,7 +44,7 @@ def run(args) -> int:
     from dyag.data.kb import read_kb, sample_kb_path
     from dyag.evaluation.table import format_table
     from dyag.pipeline import EvaluationConfig, evaluate_systems
-    from dyag.utils.atomic import atomic_write_json
+    from dyag.results import write
 
     systems = tuple(s.strip() for s in args.systems.split(",") if s.strip())
     config = EvaluationConfig(
@@ -67,7 +67,7 @@ def run(args) -> int:
     kb_path = (sample_kb_path() if args.kb == "sample" else args.kb) if args.kb else project.kb
     kb = read_kb(kb_path) if kb_path else None
     results = evaluate_systems(config, cases, kb)
-    atomic_write_json(args.output, results)
+    write(args.output, results)
     print(format_table(results))
     print(f"results: {args.output}", file=sys.stderr)
     if args.report:

@@ -25,7 +25,7 @@ def register(subparsers) -> None:
                         help="BERTScore encoder: a local directory or hub id (default: packaged all-MiniLM-L6-v2)")
     parser.add_argument("--bertscore-layers", type=_positive_int, metavar="N", help="encoder layer used by BERTScore")
     parser.add_argument("--allow-missing", action="store_true",
-                        help="score what lines up; record unknown ids and unanswered cases in results['missing']")
+                        help="score what lines up; record unknown ids and unanswered cases in results.missing")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 
@@ -51,7 +51,9 @@ def _inputs(args) -> dict:
 def run(args) -> int:
     from dyag.errors import DyagError
     from dyag.evaluation.cases import read_golden_cases, read_kb_records
-    from dyag.evaluation.scoring import METRICS, read_predictions, score_predictions, write_results
+    from dyag.evaluation.registry import metric_names
+    from dyag.evaluation.scoring import read_predictions, score_predictions
+    from dyag.results import write
     from dyag.evaluation.table import format_table
 
     if args.no_bertscore and (args.bertscore_model or args.bertscore_layers):
@@ -59,7 +61,7 @@ def run(args) -> int:
     predictions = read_predictions(args.predictions)
     golden = read_golden_cases(args.golden)
     kb = read_kb_records(args.kb) if args.kb else None
-    metrics = tuple(m for m in METRICS if not (args.no_bertscore and m == "bertscore"))
+    metrics = tuple(m for m in metric_names() if not (args.no_bertscore and m == "bertscore"))
     results = score_predictions(
         predictions, golden, kb,
         metrics=metrics,
@@ -70,7 +72,7 @@ def run(args) -> int:
         progress=not args.quiet,
         run_info={"command": "score", "inputs": _inputs(args)},
     )
-    write_results(args.output, results)
+    write(args.output, results)
     print(format_table(results))
     print(f"results: {args.output}")
     return 0

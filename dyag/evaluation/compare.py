@@ -10,48 +10,30 @@ baseline and fail now are listed as new failures; they fail the comparison only 
 ``strict_rules=True`` (exact per-case comparison, for a baseline of the same environment,
 where answers are deterministic).
 
->>> cmp = compare_to_baseline(read_results("results.json"), read_results("golden/baselines/x.json"))  # doctest: +SKIP
+The tolerances come from the metric registry (:func:`dyag.evaluation.registry.tolerances`).
+
+>>> from dyag.results import read
+>>> cmp = compare_to_baseline(read("results.json"), read("golden/baselines/x.json"))  # doctest: +SKIP
 >>> cmp.failed, cmp.summary_lines()[0]  # doctest: +SKIP
 (False, 'smollm2:135m/finetuned score: 6.10 -> 6.05 (-0.05, p=0.61, tol 0.5) ok')
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Mapping
 
-from dyag.evaluation import stats
+from dyag.evaluation import registry, stats
+from dyag.results import ComparisonRow, Results, RuleFlip
 from dyag.utils.text import sanitize_terminal
 
-# How far a mean may drop before it counts (in the metric's own unit: BLEU is 0-100).
-DEFAULT_TOLERANCES: dict[str, float] = {
-    "score": 0.5,
-    "bleu": 5.0,
-    "corpus_bleu": 5.0,
-    "rule:*": 0.1,
-    "*": 0.05,
-}
 ALPHA = 0.05
-
-
-@dataclass(frozen=True)
-class ComparisonRow:
-    system: str
-    metric: str
-    baseline: float | None
-    current: float | None
-    delta: float | None
-    p_value: float | None
-    test: str | None
-    tolerance: float
-    n: int
-    verdict: str  # "ok" | "regressed" | "improved"
 
 
 @dataclass
 class Comparison:
     rows: list[ComparisonRow] = field(default_factory=list)
-    new_rule_failures: list[dict] = field(default_factory=list)
+    new_rule_failures: list[RuleFlip] = field(default_factory=list)
     missing_systems: list[str] = field(default_factory=list)
     strict_rules: bool = False
 
@@ -62,7 +44,7 @@ class Comparison:
     @property
     def failed(self) -> bool:
         return bool(self.regressions) or (self.strict_rules and any(
-            f["severity"] == "error" for f in self.new_rule_failures))
+            f.severity == "error" for f in self.new_rule_failures))
 
     def summary_lines(self) -> list[str]:
         lines = []
@@ -73,16 +55,22 @@ class Comparison:
             lines.append(f"{sanitize_terminal(r.system, single_line=True)} {r.metric}: {r.baseline:.4g} -> "
                          f"{r.current:.4g} ({r.delta:+.4g}{p}, tol {r.tolerance:g}) {r.verdict}")
         for f in self.new_rule_failures:
-            lines.append(f"{sanitize_terminal(f['system'], single_line=True)} {f['id']}: rule {f['rule']} now fails "
-                         f"({f['severity']}): {sanitize_terminal(f['message'], single_line=True)}")
+            lines.append(f"{sanitize_terminal(f.system, single_line=True)} {f.id}: rule {f.rule} now fails "
+                         f"({f.severity}): {sanitize_terminal(f.message, single_line=True)}")
         lines.extend(f"{sanitize_terminal(s, single_line=True)}: in the baseline, absent now" for s in self.missing_systems)
         lines.append("FAILED: " + ", ".join(f"{r.system} {r.metric}" for r in self.regressions)
                      if self.failed else "OK: no significant regression")
         return lines
 
+    def block(self, **where) -> dict:
+        """The fields of a :class:`dyag.results.Regression` (``where``: baseline, key, ...)."""
+        return {**where, "failed": self.failed, "rows": self.rows, "new_rule_failures": self.new_rule_failures,
+                "missing_systems": self.missing_systems}
+
     def to_dict(self) -> dict:
-        return {"failed": self.failed, "rows": [asdict(r) for r in self.rows],
-                "new_rule_failures": self.new_rule_failures, "missing_systems": self.missing_systems}
+        return {"failed": self.failed, "rows": [r.model_dump() for r in self.rows],
+                "new_rule_failures": [f.model_dump() for f in self.new_rule_failures],
+                "missing_systems": self.missing_systems}
 
 
 def tolerance_for(metric: str, tolerances: Mapping[str, float]) -> float:
@@ -91,24 +79,6 @@ def tolerance_for(metric: str, tolerances: Mapping[str, float]) -> float:
     if metric.startswith("rule:") and "rule:*" in tolerances:
         return float(tolerances["rule:*"])
     return float(tolerances.get("*", 0.0))
-
-
-def per_case_values(results: Mapping, system: str, metric: str) -> dict[str, float]:
-    """``{case id: value}`` of one metric (``score``, a metric name or ``rule:<name>``)."""
-    out = {}
-    for case in results["cases"]:
-        if case["system"] != system:
-            continue
-        if metric == "score":
-            value = case.get("score")
-        elif metric.startswith("rule:"):
-            res = next((r for r in case["rules"] if r["name"] == metric[5:]), None)
-            value = None if res is None else float(res["passed"])
-        else:
-            value = case["metrics"].get(metric)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            out[case["id"]] = float(value)
-    return out
 
 
 def _test(base: dict[str, float], cur: dict[str, float], *, binary: bool, resamples: int,
@@ -131,42 +101,46 @@ def _verdict(delta: float, p: float | None, tolerance: float, alpha: float) -> s
     return "ok"
 
 
-def _new_rule_failures(results: Mapping, baseline: Mapping) -> list[dict]:
-    before = {(c["system"], c["id"], r["name"]): r["passed"] for c in baseline["cases"] for r in c["rules"]}
-    out = []
-    for c in results["cases"]:
-        for r in c["rules"]:
-            if not r["passed"] and before.get((c["system"], c["id"], r["name"])) is True:
-                out.append({"system": c["system"], "id": c["id"], "rule": r["name"],
-                            "severity": r["severity"], "message": r.get("message", "")})
-    return out
+def _new_rule_failures(results: Results, baseline: Results) -> list[RuleFlip]:
+    before = {(c.system, c.id, r.name): r.passed for c in baseline.cases for r in c.rules}
+    return [RuleFlip(system=c.system, id=c.id, rule=r.name, severity=r.severity, message=r.message)
+            for c in results.cases for r in c.rules
+            if not r.passed and before.get((c.system, c.id, r.name)) is True]
 
 
-def compare_to_baseline(results: Mapping, baseline: Mapping, *, tolerances: Mapping[str, float] | None = None,
+def _directed(metric: str, delta: float) -> float:
+    """``delta`` turned so that positive is better (a ``min`` column's drop is an improvement)."""
+    col = registry.column(metric)
+    return -delta if col is not None and col.direction == "min" else delta
+
+
+def compare_to_baseline(results: Results, baseline: Results, *, tolerances: Mapping[str, float] | None = None,
                         alpha: float = ALPHA, strict_rules: bool = False, resamples: int = stats.RESAMPLES,
                         seed: int = stats.SEED) -> Comparison:
-    """Compare two results objects (schema v1) system by system and metric by metric."""
-    tol = {**DEFAULT_TOLERANCES, **(tolerances or {})}
+    """Compare two results documents system by system and column by column."""
+    tol = {**registry.tolerances(), **(tolerances or {})}
     comparison = Comparison(strict_rules=strict_rules)
-    for system, base_aggs in baseline["aggregates"].items():
-        cur_aggs = results["aggregates"].get(system)
+    for system, base_aggs in baseline.aggregates.items():
+        cur_aggs = results.aggregates.get(system)
         if cur_aggs is None:
             comparison.missing_systems.append(system)
             continue
         for metric, base_agg in base_aggs.items():
             cur_agg = cur_aggs.get(metric)
-            if cur_agg is None or base_agg.get("mean") is None or cur_agg.get("mean") is None:
+            if cur_agg is None or base_agg.mean is None or cur_agg.mean is None:
                 continue
-            delta = float(cur_agg["mean"]) - float(base_agg["mean"])
+            delta = float(cur_agg.mean) - float(base_agg.mean)
+            col = registry.column(metric)
             test = None
-            if metric != "corpus_bleu":
-                test = _test(per_case_values(baseline, system, metric), per_case_values(results, system, metric),
+            if col is None or col.per_case:
+                test = _test(baseline.per_case(system, metric), results.per_case(system, metric),
                              binary=metric.startswith("rule:"), resamples=resamples, seed=seed)
             tolerance = tolerance_for(metric, tol)
             p = test.p_value if test else None
             comparison.rows.append(ComparisonRow(
-                system=system, metric=metric, baseline=float(base_agg["mean"]), current=float(cur_agg["mean"]),
+                system=system, metric=metric, baseline=float(base_agg.mean), current=float(cur_agg.mean),
                 delta=delta, p_value=p, test=test.method if test else None, tolerance=tolerance,
-                n=test.n if test else int(cur_agg.get("n") or 0), verdict=_verdict(delta, p, tolerance, alpha)))
+                n=test.n if test else int(cur_agg.n or 0),
+                verdict=_verdict(_directed(metric, delta), p, tolerance, alpha)))
     comparison.new_rule_failures = _new_rule_failures(results, baseline)
     return comparison

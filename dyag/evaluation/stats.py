@@ -37,16 +37,21 @@ def _values(x: Sequence[float]) -> np.ndarray:
     return arr
 
 
+def resample_indices(n: int, *, resamples: int = RESAMPLES, seed: int = SEED):
+    """The bootstrap's ``resamples`` rows of ``n`` indices drawn with replacement, in chunks
+    that keep memory small: yields ``(start, stop, indices)`` (one random stream per seed)."""
+    rng = np.random.default_rng(seed)
+    chunk = max(1, _CHUNK_CELLS // max(n, 1))
+    for start in range(0, resamples, chunk):
+        stop = min(resamples, start + chunk)
+        yield start, stop, rng.integers(0, n, size=(stop - start, n))
+
+
 def bootstrap_means(values: Sequence[float], *, resamples: int = RESAMPLES, seed: int = SEED) -> np.ndarray:
     """Means of ``resamples`` bootstrap resamples (with replacement) of ``values``."""
     arr = _values(values)
-    n = arr.size
-    rng = np.random.default_rng(seed)
-    chunk = max(1, _CHUNK_CELLS // max(n, 1))
     means = np.empty(resamples)
-    for start in range(0, resamples, chunk):
-        stop = min(resamples, start + chunk)
-        idx = rng.integers(0, n, size=(stop - start, n))
+    for start, stop, idx in resample_indices(arr.size, resamples=resamples, seed=seed):
         means[start:stop] = arr[idx].mean(axis=1)
     return means
 

@@ -12,7 +12,6 @@ from dataclasses import asdict
 from dyag.inference.cache import GenerationCache
 from dyag.inference.generator import GENERATION_BATCH, DecodingConfig, Generator
 
-SYSTEM_KINDS = ("base", "finetuned", "rag", "rag+finetuned")
 
 
 def generate_predictions(
