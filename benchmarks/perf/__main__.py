@@ -34,10 +34,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from benchmarks.perf.common import (
-    ROOT, ChildFailed, alternate, machine_info, median, ratio, run_command, run_worker, training_rows,
+    ROOT, ChildFailed, alternate, median, ratio, run_command, run_worker, training_rows,
 )
 from benchmarks.perf.growth import per_item
 from dyag.inference.generator import GENERATION_BATCH
+from dyag.utils.device import machine_info
 from dyag.utils.paths import safe_name
 
 SECTIONS = ("train", "generate", "suite", "matmul", "growth")
@@ -81,7 +82,7 @@ class Perf:
         self.config = config
         self.workdir = workdir
         self.log = log
-        self.doc: dict = {"machine": machine_info(), "settings": asdict(config), "pairs": []}
+        self.doc: dict = {"machine": machine_info(versions_and_load=True), "settings": asdict(config), "pairs": []}
         self.adapters: dict[str, str] = {}
 
     # --- helpers ----------------------------------------------------------------------------

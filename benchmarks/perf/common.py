@@ -138,21 +138,3 @@ def count_tokens(tokenizer, rows: list[dict], max_length: int) -> int:
         total += min(len(ids), max_length)
     return total
 
-
-def machine_info() -> dict:
-    """dyag's ``run.machine`` plus the library versions and the load when the run started."""
-    import torch
-
-    from dyag.utils.device import machine_info as dyag_machine_info
-
-    info = {**dyag_machine_info(), "torch": torch.__version__,
-            "load_avg_at_start": os.getloadavg()[0] if hasattr(os, "getloadavg") else None}
-    try:
-        import peft
-        import transformers
-        import trl
-
-        info.update(transformers=transformers.__version__, trl=trl.__version__, peft=peft.__version__)
-    except ImportError:
-        pass
-    return info

@@ -13,7 +13,8 @@ import json
 import tempfile
 from pathlib import Path
 
-from benchmarks.perf.common import ROOT, ChildFailed, machine_info, median, ratio, run_worker, training_rows
+from benchmarks.perf.common import ROOT, ChildFailed, median, ratio, run_worker, training_rows
+from dyag.utils.device import machine_info
 
 #: name -> overrides of the worker's train_dyag parameters
 VARIANTS: dict[str, dict] = {
@@ -93,7 +94,7 @@ def main(argv=None) -> int:
               f"{r['steps'] or 0:>6} {r['train_loss'] or 0:>7.3f} {r['peak_rss_mb'] or 0:>7.0f}")
     out = Path(args.output)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"machine": machine_info(), "model": args.model, "examples": args.examples,
+    out.write_text(json.dumps({"machine": machine_info(versions_and_load=True), "model": args.model, "examples": args.examples,
                                "batch_size": args.batch_size, "reps": args.reps, "levers": rows}, indent=2),
                    encoding="utf-8")
     print(f"wrote {out}")

@@ -133,12 +133,16 @@ def _cuda_possible() -> bool:
     return True
 
 
-def machine_info() -> dict:
-    """The machine a run was measured on (recorded in ``run.machine``)."""
+def machine_info(*, versions_and_load: bool = False) -> dict:
+    """The machine a run was measured on (recorded in ``run.machine``).
+
+    ``versions_and_load`` adds the torch, transformers, trl and peft versions and the
+    one-minute load average now (the performance benchmark records them beside its timings).
+    """
     import torch
 
     info = _cpuinfo()
-    return {
+    machine = {
         "platform": platform.platform(),
         "python": platform.python_version(),
         "cpu": info.get("model name") or platform.processor() or platform.machine(),
@@ -148,3 +152,14 @@ def machine_info() -> dict:
         "torch_threads": torch.get_num_threads(),
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
     }
+    if versions_and_load:
+        machine.update(torch=torch.__version__, load_avg_at_start=os.getloadavg()[0] if hasattr(os, "getloadavg") else None)
+        try:
+            import peft
+            import transformers
+            import trl
+
+            machine.update(transformers=transformers.__version__, trl=trl.__version__, peft=peft.__version__)
+        except ImportError:
+            pass
+    return machine
