@@ -10,14 +10,8 @@ import pytest
 from dyag.cli import main
 from dyag.errors import DyagError
 from dyag.evaluation.cases import read_golden_cases, read_kb_records
-from dyag.evaluation.scoring import (
-    SCHEMA_VERSION,
-    read_predictions,
-    read_results,
-    score_predictions,
-    validate_results,
-    write_results,
-)
+from dyag import results as R
+from dyag.evaluation.scoring import read_predictions, score_predictions
 from dyag.evaluation.table import format_table
 from dyag.utils.jsonl import read_jsonl
 from dyag.utils.text import sanitize_terminal
@@ -34,15 +28,14 @@ def results():
 
 
 def failed(results, system, case_id):
-    case = next(c for c in results["cases"] if c["system"] == system and c["id"] == case_id)
-    return {r["name"] for r in case["rules"] if not r["passed"]}
+    case = next(c for c in results.cases if c.system == system and c.id == case_id)
+    return {r.name for r in case.rules if not r.passed}
 
 
 def test_clean_answers_pass_every_rule(results):
-    for case in results["cases"]:
-        if case["system"] == CLEAN:
-            assert not failed(results, CLEAN, case["id"]), case["id"]
-            assert case["score"] >= 7.0
+    for case in results.cases_of(CLEAN):
+        assert not failed(results, CLEAN, case.id), case.id
+        assert case.score >= 7.0
 
 
 def test_seed_failure_modes_are_flagged(results):
@@ -59,38 +52,47 @@ def test_seed_failure_modes_are_flagged(results):
 
 
 def test_scores_rank_systems_like_the_seed(results):
-    agg = results["aggregates"]
-    assert agg[CLEAN]["score"]["mean"] > agg[QWEN]["score"]["mean"] > agg[TINY]["score"]["mean"]
-    assert all(0.0 <= c["score"] <= 10.0 for c in results["cases"])
+    assert results.mean(CLEAN, "score") > results.mean(QWEN, "score") > results.mean(TINY, "score")
+    assert all(0.0 <= c.score <= 10.0 for c in results.cases)
 
 
 def test_results_shape(results):
-    assert results["schema_version"] == SCHEMA_VERSION
-    validate_results(results)
-    case = results["cases"][0]
+    assert results.schema_version == R.SCHEMA_VERSION
+    data = R.dump(results)
+    assert R.parse(data) == results
+    case = data["cases"][0]
     assert {"id", "system", "question", "reference", "answer", "metrics", "rules", "score"} <= set(case)
     assert {"bleu", "rouge1", "rouge2", "rougeL", "fact_recall", "exact_match"} == set(case["metrics"])
     for system in (CLEAN, TINY, QWEN):
-        agg = results["aggregates"][system]
+        agg = results.aggregates[system]
         assert {"score", "bleu", "corpus_bleu", "rougeL", "fact_recall", "rule:no_dialogue_turns"} <= set(agg)
         for entry in agg.values():
-            assert entry["ci95"][0] <= entry["ci95"][1] and entry["n"] > 0
-        assert agg["fact_recall"]["n"] == 5  # the unknown case has no facts and is left out
-        assert agg["rule:admits_unknown"]["n"] == 1
-    scoring = results["run"]["scoring"]
-    assert scoring["quality"]["weights"] == {"semantic": 0.4, "fact_recall": 0.4, "rougeL": 0.2}
-    assert scoring["rules"]["no_repetition"]["args"]["ngram"] == 4 and scoring["bertscore"] is None
-    assert results["aggregates"][TINY]["rule:no_dialogue_turns"]["mean"] == pytest.approx(5 / 6)
-    json.dumps(results, allow_nan=False)
+            assert entry.ci95[0] <= entry.ci95[1] and entry.n > 0
+        assert agg["fact_recall"].n == 5  # the unknown case has no facts and is left out
+        assert agg["rule:admits_unknown"].n == 1
+    scoring = results.run.scoring
+    assert scoring.quality["weights"] == {"semantic": 0.4, "fact_recall": 0.4, "rougeL": 0.2}
+    assert scoring.rules["no_repetition"]["args"]["ngram"] == 4 and scoring.bertscore is None
+    assert results.mean(TINY, "rule:no_dialogue_turns") == pytest.approx(5 / 6)
+    json.dumps(data, allow_nan=False)
+
+
+def test_results_are_frozen(results):
+    import pydantic
+
+    with pytest.raises(pydantic.ValidationError):
+        results.cases[0].score = 10.0
+    with pytest.raises(pydantic.ValidationError):
+        results.run = None
 
 
 def test_rule_selection_and_overrides():
     preds = [{"id": "q", "system": "s", "answer": "GIDAF est hébergée à Lyon."}]
     golden = [{"id": "q", "question": "Qui héberge GIDAF ?", "reference": "GIDAF est hébergée à Lyon.", "facts": []}]
     out = score_predictions(preds, golden, metrics=("rouge",), rules={"length": {"min_chars": 100}}, progress=False)
-    assert [r["name"] for r in out["cases"][0]["rules"]] == ["length"]
-    assert out["cases"][0]["rules"][0]["passed"] is False
-    assert out["run"]["scoring"]["rules"] == {"length": {"severity": "warning", "args": {"min_chars": 100, "max_chars": 2000}}}
+    assert [r.name for r in out.cases[0].rules] == ["length"]
+    assert out.cases[0].rules[0].passed is False
+    assert out.run.scoring.rules == {"length": {"severity": "warning", "args": {"min_chars": 100, "max_chars": 2000}}}
 
 
 def test_bertscore_false_loads_no_encoder(monkeypatch):
@@ -100,8 +102,8 @@ def test_bertscore_false_loads_no_encoder(monkeypatch):
     preds = [{"id": "q", "system": "s", "answer": "GIDAF est hébergée à Lyon."}]
     golden = [{"id": "q", "question": "Qui héberge GIDAF ?", "reference": "GIDAF est hébergée à Lyon."}]
     out = score_predictions(preds, golden, bertscore=False, progress=False)
-    assert "bertscore_f1" not in out["cases"][0]["metrics"] and out["run"]["scoring"]["bertscore"] is None
-    assert "bertscore" not in out["run"]["scoring"]["metrics"]
+    assert "bertscore_f1" not in out.cases[0].metrics and out.run.scoring.bertscore is None
+    assert "bertscore" not in out.run.scoring.metrics
 
 
 def test_missing_and_unknown_ids_are_named():
@@ -114,9 +116,9 @@ def test_missing_and_unknown_ids_are_named():
     with pytest.raises(DyagError, match=r"qwen2\.5:1\.5b/finetuned.*gidaf-version"):
         score_predictions(partial, golden, metrics=("rouge",), progress=False)
     out = score_predictions(partial + extra[-1:], golden, metrics=("rouge",), allow_missing=True, progress=False)
-    assert out["missing"] == {"unknown_ids": [{"id": "no-such-case", "system": CLEAN}],
-                              "unanswered": {QWEN: ["gidaf-version"]}}
-    assert out["aggregates"][QWEN]["score"]["n"] == 5
+    assert R.dump(out)["missing"] == {"unknown_ids": [{"id": "no-such-case", "system": CLEAN}],
+                                      "unanswered": {QWEN: ["gidaf-version"]}}
+    assert out.aggregates[QWEN]["score"].n == 5
     assert "not scored" in format_table(out)
 
 
@@ -137,20 +139,19 @@ def test_read_predictions_errors_name_file_and_line(tmp_path):
 
 def test_results_round_trip_and_validation(results, tmp_path):
     path = tmp_path / "results.json"
-    write_results(path, results)
-    assert read_results(path)["cases"] == json.loads(json.dumps(results["cases"]))
+    R.write(path, results)
+    assert R.read(path) == results
     with pytest.raises(DyagError, match="newer"):
-        validate_results({**results, "schema_version": 2})
+        R.parse({**R.dump(results), "schema_version": R.SCHEMA_VERSION + 1})
     with pytest.raises(DyagError, match="schema_version"):
-        validate_results({"cases": []})
-    broken = json.loads(json.dumps(results))
-    del broken["cases"][2]["score"]
+        R.parse({"cases": []})
+    broken = R.dump(results)
     broken["cases"][2]["rules"][0]["severity"] = "fatal"
-    with pytest.raises(DyagError, match=r"cases\[2\]"):
-        validate_results(broken)
+    with pytest.raises(DyagError, match=r"cases\[2\]\.rules\[0\]\.severity"):
+        R.parse(broken)
     (tmp_path / "bad.json").write_text("{not json")
-    with pytest.raises(DyagError, match="invalid JSON"):
-        read_results(tmp_path / "bad.json")
+    with pytest.raises(DyagError, match="not valid JSON"):
+        R.read(tmp_path / "bad.json")
 
 
 def test_table_lists_each_system_and_strips_escapes():
@@ -178,9 +179,9 @@ def test_scoring_many_predictions_keeps_every_case_and_system():
     kb = read_kb_records(DATA / "kb.jsonl")
     preds, golden = _many(1_000)
     out = score_predictions(preds, golden, kb, metrics=TEXT_METRICS, progress=False)
-    assert len(out["cases"]) == len(preds) >= 1_000
-    assert {c["system"] for c in out["cases"]} == set(out["aggregates"])
-    assert all(0.0 <= c["score"] <= 10.0 for c in out["cases"])
+    assert len(out.cases) == len(preds) >= 1_000
+    assert {c.system for c in out.cases} == set(out.aggregates)
+    assert all(0.0 <= c.score <= 10.0 for c in out.cases)
 
 
 # --- the command line --------------------------------------------------------------------------------
@@ -193,9 +194,9 @@ def test_dyag_score_cli_writes_results_and_prints_the_table(tmp_path, capsys):
     assert code == 0
     out = capsys.readouterr().out
     assert TINY in out and "score/10" in out
-    results = read_results(output)
-    assert results["run"]["command"] == "score"
-    assert len(results["run"]["inputs"]["golden"]["sha256"]) == 64
+    results = R.read(output)
+    assert results.run.command == "score"
+    assert len(results.run.inputs["golden"]["sha256"]) == 64
     assert not list(output.parent.glob(".*tmp"))
 
 
@@ -231,9 +232,9 @@ def test_score_with_bertscore_records_the_encoder():
     preds = [p for p in read_predictions(DATA / "predictions.jsonl") if p["id"] in ("gidaf-hebergeur", "gidaf-version")]
     golden = [g for g in read_jsonl(DATA / "golden.jsonl") if g["id"] in ("gidaf-hebergeur", "gidaf-version")]
     out = score_predictions(preds, golden, read_kb_records(DATA / "kb.jsonl"), progress=False)
-    assert out["run"]["scoring"]["bertscore"]["name"] == "all-MiniLM-L6-v2"
-    assert out["run"]["scoring"]["bertscore"]["num_layers"] == 6
+    assert out.run.scoring.bertscore["name"] == "all-MiniLM-L6-v2"
+    assert out.run.scoring.bertscore["num_layers"] == 6
     assert "BERTScore: all-MiniLM-L6-v2, layer 6" in format_table(out)
-    f1 = {(c["system"], c["id"]): c["metrics"]["bertscore_f1"] for c in out["cases"]}
+    f1 = {(c.system, c.id): c.metrics["bertscore_f1"] for c in out.cases}
     assert f1[(CLEAN, "gidaf-hebergeur")] > f1[(TINY, "gidaf-hebergeur")]
-    assert 0 < out["aggregates"][CLEAN]["bertscore_f1"]["mean"] <= 1.0
+    assert 0 < out.mean(CLEAN, "bertscore_f1") <= 1.0
