@@ -26,7 +26,7 @@ from dyag.data.kb import app_name
 from dyag.data.templates import template_context
 from dyag.errors import DyagError
 
-#: ``fake-dialogue``: every answer goes on with an invented exchange, the failure the seed saw with TinyLlama.
+#: ``fake-dialogue``: every answer goes on with an invented exchange, the failure a fine-tuned TinyLlama shows.
 FAKE_TURNS = "\nUtilisateur : Merci pour ces informations.\nAssistant : Avec plaisir ! Avez-vous d'autres questions ?"
 
 #: ``cut-short`` keeps this many words of each answer.

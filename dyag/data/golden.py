@@ -24,7 +24,7 @@ EXPECT_VALUES: tuple[str, ...] = ("unknown",)
 
 @dataclass
 class GoldenCase:
-    """One evaluation question (see the golden format in the design notes)."""
+    """One evaluation question: one line of a golden JSONL file (``golden/seed.jsonl`` holds examples)."""
 
     id: str
     question: str

@@ -1,4 +1,4 @@
-"""The quality score out of 10 of one answer (the seed's "Note Qualité", made automatic).
+"""The quality score out of 10 of one answer (a "Note Qualité", computed instead of judged by hand).
 
 Formula (all weights live in :data:`QUALITY`)::
 

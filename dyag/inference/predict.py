@@ -1,6 +1,6 @@
 """Golden questions -> prediction rows, through the generation cache.
 
-A prediction row (DESIGN.md): ``{"id", "system", "answer", "meta": {...}}``.
+A prediction row: ``{"id", "system", "answer", "meta": {...}}`` (the golden case's id).
 Only the questions missing from the cache are generated, in batches.
 """
 

@@ -262,7 +262,8 @@ def _last_checkpoint(workdir: Path) -> Path | None:
 
 
 def _training_metrics(trainer, train_output, duration: float, n_examples: int) -> dict:
-    """The seed's comparison table: duration, loss, token accuracy, params, throughput, entropy."""
+    """The training metrics run.json records and the report compares across models: duration, loss,
+    token accuracy, params, throughput, entropy."""
     history = [h for h in trainer.state.log_history if "loss" in h]
     trainable, total = trainer.model.get_nb_trainable_parameters()
     num_tokens = max((h.get("num_tokens", 0) for h in history), default=0)
