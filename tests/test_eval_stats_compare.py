@@ -6,9 +6,11 @@ import numpy as np
 import pytest
 
 from dyag.evaluation import stats
-from dyag.evaluation.compare import DEFAULT_TOLERANCES, compare_to_baseline
+from dyag.evaluation.compare import compare_to_baseline
+from dyag.evaluation.registry import tolerances
 from dyag.evaluation.quality import QUALITY, quality_config, quality_score, semantic_component
 from dyag.evaluation.scoring import aggregate_cases
+from dyag.results import RuleFlip, parse
 
 # --- stats ------------------------------------------------------------------------------------------
 
@@ -96,8 +98,7 @@ def _results(scores, *, system="smollm2:135m/finetuned", rule_passes=None, ids=N
                       "metrics": {"rougeL": float(score) / 10},
                       "rules": [{"name": "no_dialogue_turns", "passed": passed, "severity": "error",
                                  "message": "" if passed else "invented conversation turn 'User'", "span": None}]})
-    return {"schema_version": 1, "run": {}, "training": {}, "cases": cases,
-            "aggregates": aggregate_cases(cases, resamples=500)}
+    return parse({"schema_version": 2, "cases": cases, "aggregates": aggregate_cases(cases, resamples=500)})
 
 
 BASE = np.random.default_rng(3).uniform(4.0, 9.0, size=20)
@@ -148,15 +149,15 @@ def test_new_rule_failures_are_listed_and_fail_only_when_strict():
     now = list(passes)
     now[3] = False
     cmp = compare_to_baseline(_results(BASE, rule_passes=now), _results(BASE, rule_passes=passes))
-    assert cmp.new_rule_failures == [{"system": "smollm2:135m/finetuned", "id": "q3", "rule": "no_dialogue_turns",
-                                      "severity": "error", "message": "invented conversation turn 'User'"}]
+    assert cmp.new_rule_failures == [RuleFlip(system="smollm2:135m/finetuned", id="q3", rule="no_dialogue_turns",
+                                              severity="error", message="invented conversation turn 'User'")]
     assert not cmp.failed
     strict = compare_to_baseline(_results(BASE, rule_passes=now), _results(BASE, rule_passes=passes), strict_rules=True)
     assert strict.failed
 
 
 def test_tolerances_and_missing_systems():
-    assert DEFAULT_TOLERANCES["score"] == 0.5
+    assert tolerances()["score"] == 0.5 and tolerances()["rule:*"] == 0.1
     cmp = compare_to_baseline(_results(BASE - 0.3), _results(BASE), tolerances={"score": 0.1})
     assert next(r for r in cmp.rows if r.metric == "score").verdict == "regressed"
     cmp = compare_to_baseline(_results(BASE, system="other"), _results(BASE))
