@@ -11,7 +11,7 @@ evaluation through the caches:
   turns, swapped facts, under-training, answers cut short, answers in English; each with
   several training seeds.
 
-It writes ``reports/calibration.json`` (every run: its arguments, exit code, failed gates)
+It writes ``reports/calibration.json``, a results document whose ``calibration`` holds every run (its arguments, exit code, failed gates)
 and prints the table: false-alarm rate over the benign runs, detection rate per degradation.
 
     python -m benchmarks.calibrate --model smollm2:135m --seeds 42,1
@@ -158,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     from dyag.utils.device import cpu_flags
 
     doc["machine"] = {"cpu_flags": cpu_flags(), "cores": os.cpu_count()}
-    from dyag.utils.atomic import atomic_write_json
+    from dyag.results import Calibration, Results, write
 
     with tempfile.TemporaryDirectory(prefix="dyag-calibrate-") as tmp:
         for i, run in enumerate(runs, 1):
@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
                   flush=True)
             doc["runs"].append({**asdict(run), "gate_failed": run.gate_failed})
             doc["summary"] = summarize(runs[:i])
-            atomic_write_json(out, doc)
+            write(out, Results(calibration=Calibration(**doc)))
     print("\n".join(table_lines(doc["summary"])))
     print(f"calibration: {out}")
     return 0
