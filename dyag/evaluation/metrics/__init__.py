@@ -55,3 +55,17 @@ def text_pair_features() -> list:
         datasets.Features({"predictions": text, "references": datasets.Sequence(text)}),
         datasets.Features({"predictions": text, "references": text}),
     ]
+
+
+def metric_info(description: str, inputs_description: str, *, citation: str = "", features=None,
+                reference_urls: tuple[str, ...] = ()):
+    """The ``evaluate.MetricInfo`` of one of these modules; ``features`` default to :func:`text_pair_features`."""
+    import evaluate
+
+    return evaluate.MetricInfo(
+        description=description,
+        citation=citation,
+        inputs_description=inputs_description,
+        features=text_pair_features() if features is None else features,
+        reference_urls=list(reference_urls),
+    )

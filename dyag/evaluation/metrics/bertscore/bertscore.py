@@ -9,6 +9,7 @@ import datasets
 import evaluate
 
 from dyag.evaluation.bertscore import bertscore
+from dyag.evaluation.metrics import metric_info
 
 _DESCRIPTION = "BERTScore precision/recall/F1 from bert-score on a local encoder (offline)."
 _CITATION = "Zhang et al., BERTScore: Evaluating Text Generation with BERT, ICLR 2020."
@@ -32,13 +33,10 @@ class Bertscore(evaluate.Metric):
         self.encoder_model, self.encoder_layers, self.batch_size = model, num_layers, batch_size
 
     def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS,
-            features=datasets.Features({"predictions": datasets.Value("string"), "references": datasets.Value("string")}),
-            reference_urls=["https://github.com/Tiiiger/bert_score"],
-        )
+        text = datasets.Value("string")
+        return metric_info(_DESCRIPTION, _KWARGS, citation=_CITATION,
+                           features=datasets.Features({"predictions": text, "references": text}),
+                           reference_urls=("https://github.com/Tiiiger/bert_score",))
 
     def _compute(self, predictions, references, model=None, num_layers=None, batch_size=None, facts=None):
         return bertscore(

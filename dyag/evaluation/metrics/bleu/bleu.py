@@ -7,7 +7,7 @@ Scores are on sacrebleu's 0-100 scale and equal ``sacrebleu.corpus_bleu`` and
 
 import evaluate
 
-from dyag.evaluation.metrics import text_pair_features
+from dyag.evaluation.metrics import metric_info
 from dyag.evaluation.textmetrics import corpus_bleu, sentence_bleu
 
 _DESCRIPTION = "BLEU from sacrebleu: corpus BLEU and smoothed sentence BLEU per prediction (0-100)."
@@ -30,13 +30,7 @@ Examples:
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS)
 class Bleu(evaluate.Metric):
     def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS,
-            features=text_pair_features(),
-            reference_urls=["https://github.com/mjpost/sacrebleu"],
-        )
+        return metric_info(_DESCRIPTION, _KWARGS, citation=_CITATION, reference_urls=("https://github.com/mjpost/sacrebleu",))
 
     def _compute(self, predictions, references, facts=None):
         return {

@@ -5,7 +5,7 @@ Case, accents, punctuation and whitespace are ignored: "GIDAF." matches "gidaf".
 
 import evaluate
 
-from dyag.evaluation.metrics import text_pair_features
+from dyag.evaluation.metrics import metric_info
 from dyag.evaluation.textmetrics import exact_match
 
 _DESCRIPTION = "Exact match after normalization of case, accents, punctuation and whitespace."
@@ -22,12 +22,7 @@ Returns:
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS)
 class ExactMatch(evaluate.Metric):
     def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation="",
-            inputs_description=_KWARGS,
-            features=text_pair_features(),
-        )
+        return metric_info(_DESCRIPTION, _KWARGS)
 
     def _compute(self, predictions, references, facts=None):
         matches = [exact_match(p, r) for p, r in zip(predictions, references)]

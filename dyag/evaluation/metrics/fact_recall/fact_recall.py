@@ -8,6 +8,7 @@ rather than counted as 1.0; the mean is ``None`` when no prediction has facts.
 import datasets
 import evaluate
 
+from dyag.evaluation.metrics import metric_info
 from dyag.evaluation.textmetrics import fact_recall
 
 _DESCRIPTION = "Share of the golden facts found in the answer (case-, accent- and whitespace-insensitive)."
@@ -28,14 +29,9 @@ Examples:
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS)
 class FactRecall(evaluate.Metric):
     def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation="",
-            inputs_description=_KWARGS,
-            features=datasets.Features(
-                {"predictions": datasets.Value("string"), "facts": datasets.Sequence(datasets.Value("string"))}
-            ),
-        )
+        text = datasets.Value("string")
+        return metric_info(_DESCRIPTION, _KWARGS,
+                           features=datasets.Features({"predictions": text, "facts": datasets.Sequence(text)}))
 
     def _compute(self, predictions, facts):
         per_item = [fact_recall(p, f) for p, f in zip(predictions, facts)]

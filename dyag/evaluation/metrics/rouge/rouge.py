@@ -7,7 +7,7 @@ the figures equal rouge-score's default. F-measures, 0-1.
 
 import evaluate
 
-from dyag.evaluation.metrics import text_pair_features
+from dyag.evaluation.metrics import metric_info
 from dyag.evaluation.textmetrics import ROUGE_TYPES, rouge_scores
 
 _DESCRIPTION = "ROUGE-1/2/L F-measures from rouge-score, tokenized so accented words are whole tokens."
@@ -26,13 +26,8 @@ Returns:
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS)
 class Rouge(evaluate.Metric):
     def _info(self):
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS,
-            features=text_pair_features(),
-            reference_urls=["https://github.com/google-research/google-research/tree/master/rouge"],
-        )
+        return metric_info(_DESCRIPTION, _KWARGS, citation=_CITATION,
+                           reference_urls=("https://github.com/google-research/google-research/tree/master/rouge",))
 
     def _compute(self, predictions, references, use_aggregator=True, facts=None):
         per_item = [rouge_scores(p, r) for p, r in zip(predictions, references)]
