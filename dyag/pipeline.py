@@ -22,19 +22,22 @@ DEFAULT_SYSTEMS = ("base", "finetuned", "rag")
 class EvaluationConfig:
     """What ``evaluate_systems`` generates and how it scores."""
 
-    base_model: str | None = field(default=None, metadata={"help": "base model (default: the adapter's run.json)"})
-    adapter: str | None = field(default=None, metadata={"help": "adapter dir (<output>/final)"})
-    systems: tuple[str, ...] = field(default=DEFAULT_SYSTEMS, metadata={"help": "base, finetuned, rag, rag+finetuned"})
+    base_model: str | None = field(default=None, metadata={
+        "help": "registry shortcut, hub id or local dir (default: the adapter's run.json)"})
+    adapter: str | None = field(default=None, metadata={"help": "adapter directory (<output>/final)", "flag": "--model"})
+    systems: tuple[str, ...] = field(default=DEFAULT_SYSTEMS, metadata={
+        "help": "comma list of base, finetuned, rag, rag+finetuned"})
     top_k: int = field(default=3, metadata={"help": "retrieved KB records per RAG question"})
     max_new_tokens: int = field(default=128, metadata={"help": "longest answer, in tokens"})
     batch_size: int = field(default=GENERATION_BATCH, metadata={"help": "questions generated together"})
-    bertscore: bool = field(default=True, metadata={"help": "compute BERTScore"})
-    bertscore_model: str | None = field(default=None, metadata={"help": "BERTScore encoder (local dir or hub id)"})
+    bertscore: bool = field(default=True, metadata={"help": "compute BERTScore (--no-bertscore: no encoder is loaded)"})
+    bertscore_model: str | None = field(default=None, metadata={
+        "help": "BERTScore encoder: local dir or hub id (default: packaged MiniLM)"})
     bertscore_layers: int | None = field(default=None, metadata={"help": "BERTScore encoder layer"})
     force_cpu: bool = field(default=False, metadata={"help": "generate on the CPU"})
-    cache: bool = field(default=True, metadata={"help": "use the generation cache"})
-    cache_dir: str | None = field(default=None, metadata={"help": "cache root (default: $DYAG_HOME)"})
-    progress: bool = field(default=True, metadata={"help": "show progress bars"})
+    cache: bool = field(default=True, metadata={"help": "use the generation cache (--no-cache regenerates every answer)"})
+    cache_dir: str | None = field(default=None, metadata={"help": "cache root (default: $DYAG_HOME)", "cli": False})
+    progress: bool = field(default=True, metadata={"help": "show progress bars", "cli": False})
 
     def __post_init__(self):
         self.systems = tuple(self.systems)

@@ -37,7 +37,9 @@ from benchmarks.perf.common import (
     ROOT, ChildFailed, alternate, median, ratio, run_command, run_worker, training_rows,
 )
 from benchmarks.perf.growth import per_item
+from dyag.errors import DyagError
 from dyag.inference.generator import GENERATION_BATCH
+from dyag.utils.config import add_dataclass_arguments, build_config, format_default
 from dyag.utils.device import machine_info
 from dyag.utils.paths import safe_name
 
@@ -46,33 +48,51 @@ SECTIONS = ("train", "generate", "suite", "matmul", "growth")
 
 @dataclass
 class PerfConfig:
-    """What one ``make perf`` run measures."""
+    """What one ``make perf`` run measures; each field is a ``python -m benchmarks.perf`` flag."""
 
     reps: int = field(default=3, metadata={"help": "A/B repetitions per pair"})
     models: tuple[str, ...] = field(default=("smollm2:135m", "gemma3:270m"), metadata={"help": "training pair models"})
     gen_model: str = field(default="smollm2:135m", metadata={"help": "model of the generation pairs"})
     suite_model: str = field(default="smollm2:135m", metadata={"help": "model of the suite re-run"})
     examples: int = field(default=100, metadata={"help": "training examples (augmented, sample catalog)"})
-    epochs: float = 1.0
-    batch_size: int = 4
-    learning_rate: float = 2e-4
+    epochs: float = field(default=1.0, metadata={"help": "training epochs of both sides of a training pair"})
+    batch_size: int = field(default=4, metadata={"help": "training batch size of both sides"})
+    learning_rate: float = field(default=2e-4, metadata={"help": "training learning rate of both sides"})
     questions: int = field(default=40, metadata={"help": "golden questions answered per generation run"})
     per_process: int = field(default=5, metadata={"help": "questions answered one process each (extrapolated)"})
     gen_batch: int = field(default=GENERATION_BATCH, metadata={"help": "batch size of the harness's generation"})
-    max_new_tokens: int = 64
+    max_new_tokens: int = field(default=64, metadata={"help": "longest generated answer, in tokens"})
     suite_cases: int = field(default=4, metadata={"help": "golden cases of the suite re-run"})
-    growth_model: str = "tiny-random"
-    growth_examples: tuple[int, ...] = (10, 100, 1000)
-    growth_predictions: tuple[int, ...] = (100, 1000, 10000)
-    sections: tuple[str, ...] = SECTIONS
-    output: str = str(ROOT / "reports" / "perf.json")
+    growth_model: str = field(default="tiny-random", metadata={"help": "model of the growth section"})
+    growth_examples: tuple[int, ...] = field(default=(10, 100, 1000), metadata={
+        "help": "training set sizes of the growth section"})
+    growth_predictions: tuple[int, ...] = field(default=(100, 1000, 10000), metadata={
+        "help": "prediction counts scored in the growth section"})
+    sections: tuple[str, ...] = field(default=SECTIONS, metadata={"help": "sections to run", "choices": SECTIONS})
+    output: str = field(default=str(ROOT / "reports" / "perf.json"), metadata={"help": "perf.json path"})
+
+    def __post_init__(self) -> None:
+        if self.reps < 1:
+            raise DyagError(f"--reps must be >= 1, got {self.reps}")
 
     @classmethod
     def quick(cls, **overrides) -> "PerfConfig":
-        values = dict(reps=1, models=("smollm2:135m",), questions=16, per_process=2, max_new_tokens=32,
-                      suite_cases=3, suite_model="tiny-random", growth_examples=(10, 100, 300))
-        values.update(overrides)
-        return cls(**values)
+        return cls(**{**QUICK, **overrides})
+
+
+#: what --quick changes (flags given with it still win)
+QUICK = dict(reps=1, models=("smollm2:135m",), questions=16, per_process=2, max_new_tokens=32,
+             suite_cases=3, suite_model="tiny-random", growth_examples=(10, 100, 300))
+
+
+@dataclass
+class PerfRun:
+    """How ``python -m benchmarks.perf`` runs, beside what it measures (:class:`PerfConfig`)."""
+
+    quick: bool = field(default=False, metadata={
+        "help": "short run: " + ", ".join(f"{k}={format_default(v)}" for k, v in QUICK.items())})
+    workdir: str | None = field(default=None, metadata={
+        "help": "keep intermediate files here (default: a temporary directory)"})
 
 
 class Perf:
@@ -370,40 +390,17 @@ def _num(v) -> str:
     return str(v)
 
 
-def parse_args(argv=None) -> tuple[PerfConfig, argparse.Namespace]:
+def parse_args(argv=None) -> tuple[PerfConfig, PerfRun]:
+    """The flags are :class:`PerfConfig`'s and :class:`PerfRun`'s fields (dyag's one dataclass parser)."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.perf", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="short run: 1 rep, smollm2 only, fewer questions")
-    parser.add_argument("--reps", type=int, help="A/B repetitions (default 3, quick 1)")
-    parser.add_argument("--models", help="comma list of training pair models (default smollm2:135m,gemma3:270m)")
-    parser.add_argument("--gen-model", help="generation pair model (default smollm2:135m)")
-    parser.add_argument("--suite-model", help="suite re-run model (default smollm2:135m, quick tiny-random)")
-    parser.add_argument("--examples", type=int, help="training examples (default 100)")
-    parser.add_argument("--epochs", type=float)
-    parser.add_argument("--questions", type=int, help="golden questions per generation run (default 40)")
-    parser.add_argument("--per-process", type=int, help="questions answered one process each (default 5)")
-    parser.add_argument("--gen-batch", type=int, help="harness generation batch size (default 8)")
-    parser.add_argument("--max-new-tokens", type=int)
-    parser.add_argument("--sections", help=f"comma list of {', '.join(SECTIONS)} (default all)")
-    parser.add_argument("--output", help="perf.json path (default reports/perf.json)")
-    parser.add_argument("--workdir", help="keep intermediate files here (default: a temporary directory)")
+    add_dataclass_arguments(parser, PerfRun, PerfConfig)
     args = parser.parse_args(argv)
-    overrides = {}
-    for name in ("reps", "examples", "epochs", "questions", "per_process", "gen_batch", "max_new_tokens",
-                 "gen_model", "suite_model", "output"):
-        if getattr(args, name) is not None:
-            overrides[name] = getattr(args, name)
-    if args.models:
-        overrides["models"] = tuple(m.strip() for m in args.models.split(",") if m.strip())
-    if args.sections:
-        sections = tuple(s.strip() for s in args.sections.split(",") if s.strip())
-        unknown = [s for s in sections if s not in SECTIONS]
-        if unknown:
-            parser.error(f"unknown section(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
-        overrides["sections"] = sections
-    config = PerfConfig.quick(**overrides) if args.quick else PerfConfig(**overrides)
-    if config.reps < 1:
-        parser.error("--reps must be >= 1")
-    return config, args
+    try:
+        run = build_config(PerfRun, args)
+        config = build_config(PerfConfig, args, defaults=QUICK if run.quick else None)
+    except DyagError as exc:
+        parser.error(str(exc))
+    return config, run
 
 
 def run_perf(config: PerfConfig, workdir: Path | None = None, log=print) -> dict:
@@ -420,8 +417,8 @@ def run_perf(config: PerfConfig, workdir: Path | None = None, log=print) -> dict
 
 
 def main(argv=None) -> int:
-    config, args = parse_args(argv)
-    doc = run_perf(config, Path(args.workdir) if args.workdir else None)
+    config, run = parse_args(argv)
+    doc = run_perf(config, Path(run.workdir) if run.workdir else None)
     doc["command"] = shlex.join(["python", "-m", "benchmarks.perf", *(sys.argv[1:] if argv is None else argv)])
     from dyag.utils.atomic import atomic_write_json
 

@@ -12,25 +12,36 @@ no system in common, different questions).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
+
+from dyag.utils.config import add_command
+
+
+@dataclass
+class CompareConfig:
+    """The two results files ``dyag compare`` pairs, and how strictly it judges."""
+
+    baseline: str = field(metadata={
+        "help": "the reference results (e.g. a stored baseline)", "positional": True, "metavar": "BASELINE.json"})
+    results: str = field(metadata={"help": "the results to judge", "positional": True, "metavar": "RESULTS.json"})
+    strict: bool = field(default=False, metadata={
+        "help": "a rule that passed on a case in the baseline and fails now is a regression"})
+    tolerance: list[str] = field(default_factory=list, metadata={
+        "help": "override a tolerance (repeatable), e.g. --tolerance score=0.3 --tolerance 'rule:*=0.2'",
+        "repeat": True, "metavar": "METRIC=VALUE"})
+    alpha: float | None = field(default=None, metadata={
+        "help": "significance level of the paired tests (default: the regression gate's)"})
+    json: bool = field(default=False, metadata={"help": "print the comparison as JSON instead of a table"})
 
 
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "compare",
+    add_command(
+        subparsers, "compare", run, CompareConfig,
         help="compare two results files (baseline, current): exit 1 on a significant regression",
         description="Paired comparison of two results JSON files, as the regression gate does: per-metric deltas "
         "with tolerance and significance, rules that newly fail. Exit 0: no regression; 1: regression; "
         "2: bad input.",
     )
-    parser.add_argument("baseline", metavar="BASELINE.json", help="the reference results (e.g. a stored baseline)")
-    parser.add_argument("results", metavar="RESULTS.json", help="the results to judge")
-    parser.add_argument("--strict", action="store_true",
-                        help="a rule that passed on a case in the baseline and fails now is a regression")
-    parser.add_argument("--tolerance", action="append", default=[], metavar="METRIC=VALUE",
-                        help="override a tolerance (repeatable), e.g. --tolerance score=0.3 --tolerance 'rule:*=0.2'")
-    parser.add_argument("--alpha", type=float, default=None, help="significance level (default 0.05)")
-    parser.add_argument("--json", action="store_true", help="print the comparison as JSON instead of a table")
-    parser.set_defaults(func=run)
 
 
 def _tolerances(items: list[str]) -> dict[str, float]:
@@ -71,16 +82,16 @@ def check_comparable(baseline, results, baseline_label: str, results_label: str)
                             f"only here: {', '.join(only_r[:5]) or '-'})")
 
 
-def run(args) -> int:
+def run(config: CompareConfig) -> int:
     from dyag.evaluation.compare import ALPHA, compare_to_baseline
     from dyag.results import read
 
-    baseline, results = read(args.baseline), read(args.results)
-    check_comparable(baseline, results, args.baseline, args.results)
-    comparison = compare_to_baseline(results, baseline, tolerances=_tolerances(args.tolerance),
-                                     alpha=ALPHA if args.alpha is None else args.alpha, strict_rules=args.strict)
-    if args.json:
-        print(json.dumps({"baseline": args.baseline, "results": args.results, **comparison.to_dict()},
+    baseline, results = read(config.baseline), read(config.results)
+    check_comparable(baseline, results, config.baseline, config.results)
+    comparison = compare_to_baseline(results, baseline, tolerances=_tolerances(config.tolerance),
+                                     alpha=ALPHA if config.alpha is None else config.alpha, strict_rules=config.strict)
+    if config.json:
+        print(json.dumps({"baseline": config.baseline, "results": config.results, **comparison.to_dict()},
                          ensure_ascii=False, indent=2))
     else:
         print(format_comparison(comparison))

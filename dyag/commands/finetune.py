@@ -3,29 +3,32 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 
 from dyag.training.config import FinetuneConfig
-from dyag.utils.config import add_dataclass_arguments, build_config
+from dyag.utils.config import add_command
+
+
+@dataclass
+class FinetuneOutput:
+    """How ``dyag finetune`` reports (the training options are :class:`FinetuneConfig`)."""
+
+    json: bool = field(default=False, metadata={"help": "print the run manifest as JSON"})
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        "finetune",
+    add_command(
+        sub, "finetune", run, FinetuneConfig, FinetuneOutput, yaml_config=True,
         help="train a LoRA adapter on a training set",
         description="Train a LoRA adapter with trl's SFTTrainer. Options also load from --config FILE.yaml.",
     )
-    p.add_argument("--config", metavar="FILE.yaml", help="read these options from a YAML file (flags override it)")
-    p.add_argument("--json", action="store_true", help="print the run manifest as JSON")
-    add_dataclass_arguments(p, FinetuneConfig)
-    p.set_defaults(func=run)
 
 
-def run(args) -> int:
+def run(config: FinetuneConfig, output: FinetuneOutput) -> int:
     from dyag.training.sft import finetune
 
-    config = build_config(FinetuneConfig, args, config_file=args.config)
     result = finetune(config, progress=True)
-    if args.json:
+    if output.json:
         print(json.dumps(result.manifest, indent=2, ensure_ascii=False))
         return 0
     m = result.metrics

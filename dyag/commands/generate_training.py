@@ -10,28 +10,25 @@ from __future__ import annotations
 
 import argparse
 
-from dyag.utils.config import add_dataclass_arguments, build_config
+from dyag.utils.config import add_command
+
+#: how GenerateConfig's fields look here: the knowledge base is the positional KB, ratios a TRAIN,VAL,TEST flag
+FLAGS = {"kb": {"cli": True, "positional": True, "metavar": "KB"}, "ratios": {"cli": True, "metavar": "TRAIN,VAL,TEST"}}
 
 
 def register(subparsers) -> argparse.ArgumentParser:
     from dyag.data.generate import GenerateConfig
 
-    parser = subparsers.add_parser(
-        "generate-training",
+    return add_command(
+        subparsers, "generate-training", run, GenerateConfig, metadata=FLAGS,
         help="make a French Q/A training set (and a golden test set) from a knowledge base",
         description="Make a French question/answer training set from a knowledge base JSONL.",
     )
-    parser.add_argument("kb", metavar="KB", help=GenerateConfig.__dataclass_fields__["kb"].metadata["help"])
-    add_dataclass_arguments(parser, GenerateConfig)
-    parser.add_argument("--ratios", metavar="TRAIN,VAL,TEST", help=GenerateConfig.__dataclass_fields__["ratios"].metadata["help"])
-    parser.set_defaults(func=run)
-    return parser
 
 
-def run(args: argparse.Namespace) -> int:
-    from dyag.data.generate import GenerateConfig, generate_training
+def run(config) -> int:
+    from dyag.data.generate import generate_training
 
-    config = build_config(GenerateConfig, args)
     result = generate_training(config)
     print(result.summary())
     return 0

@@ -10,7 +10,10 @@ gates against it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
+
+from dyag.utils.config import add_command
 
 TEST_MODULE = '''"""dyag's built-in gates on this project's catalog and golden questions ([tool.dyag] in {config})."""
 
@@ -50,18 +53,24 @@ beats_base = ["score", "fact_recall"]     # the fine-tuned system must beat the 
 """
 
 
+@dataclass
+class InitConfig:
+    """Where ``dyag init`` writes, and the catalog and golden sets its configuration names."""
+
+    kb: str | None = field(default=None, metadata={"help": "the catalog (default: dyag's sample)", "metavar": "KB.jsonl"})
+    golden: list[str] | None = field(default=None, metadata={
+        "help": "a golden set (repeatable; default: golden/questions.jsonl, to write)", "repeat": True,
+        "metavar": "G.jsonl"})
+    dir: str = field(default=".", metadata={"help": "the project folder (default: the current one)"})
+
+
 def register(subparsers) -> None:
-    parser = subparsers.add_parser(
-        "init",
+    add_command(
+        subparsers, "init", run, InitConfig,
         help="write a starter [tool.dyag] configuration and benchmarks/test_dyag.py here",
         description="Write a [tool.dyag] section (pyproject.toml, or dyag.toml without one) and "
         "benchmarks/test_dyag.py in the current folder; refuses to overwrite.",
     )
-    parser.add_argument("--kb", metavar="KB.jsonl", help="the catalog (default: dyag's sample)")
-    parser.add_argument("--golden", action="append", metavar="G.jsonl",
-                        help="a golden set (repeatable; default: golden/questions.jsonl, to write)")
-    parser.add_argument("--dir", default=".", help="the project folder (default: the current one)")
-    parser.set_defaults(func=run)
 
 
 def _toml_string(value: str) -> str:
@@ -81,11 +90,11 @@ def _relative(path: str, root: Path) -> str:
         return full.resolve().as_posix()
 
 
-def run(args) -> int:
+def run(config: InitConfig) -> int:
     from dyag.errors import DyagError
     from dyag.utils.atomic import atomic_write_text
 
-    root = Path(args.dir)
+    root = Path(config.dir)
     if not root.is_dir():
         raise DyagError(f"--dir {root}: not a folder")
     pyproject, dyag_toml, test_module = root / "pyproject.toml", root / "dyag.toml", root / "benchmarks" / "test_dyag.py"
@@ -95,8 +104,8 @@ def run(args) -> int:
         raise DyagError(f"{pyproject} already has a [tool.dyag] section: dyag init does not overwrite it")
     if test_module.exists():
         raise DyagError(f"{test_module} exists: dyag init does not overwrite it")
-    kb = _toml_string(_relative(args.kb, root)) if args.kb else '"sample"  # dyag\'s sample catalog; your JSONL here'
-    golden = ", ".join(_toml_string(_relative(g, root)) for g in args.golden) if args.golden else \
+    kb = _toml_string(_relative(config.kb, root)) if config.kb else '"sample"  # dyag\'s sample catalog; your JSONL here'
+    golden = ", ".join(_toml_string(_relative(g, root)) for g in config.golden) if config.golden else \
         '"golden/questions.jsonl"'
     if pyproject.is_file():
         target, table = pyproject, "tool.dyag."
@@ -111,7 +120,7 @@ def run(args) -> int:
     test_module.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(test_module, TEST_MODULE.format(config=target.name))
     print(f"wrote {target} ([tool.dyag]) and {test_module}")
-    if not args.golden:
+    if not config.golden:
         print("next: write golden/questions.jsonl (one {\"id\", \"question\", \"reference\", \"facts\", \"kb_ids\"} a line)")
     print("then: pytest benchmarks --dyag-update-baseline   # train, answer, measure the first baseline")
     print("      pytest benchmarks                          # the gate: compares with the baseline")

@@ -12,34 +12,31 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
+
+from dyag.utils.config import add_command
+
+
+@dataclass
+class ListConfig:
+    json: bool = field(default=False, metadata={"help": "print a JSON list instead of a table"})
+
+
+@dataclass
+class PullConfig:
+    name: str = field(metadata={"help": "a shortcut (dyag models list), a hub id or a local directory",
+                                "positional": True, "metavar": "NAME"})
+    allow_pickle: bool = field(default=False, metadata={
+        "help": "accept pickled *.bin weights (pickle can run code; safetensors are preferred)"})
 
 
 def register(subparsers) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "models",
-        help="list the known base models, or pull one for offline use",
-        description="The base-model registry: shortcuts accepted by --base-model.",
-    )
+    parser = add_command(subparsers, "models", None, help="list the known base models, or pull one for offline use",
+                         description="The base-model registry: shortcuts accepted by --base-model.")
     actions = parser.add_subparsers(dest="models_command", metavar="ACTION")
-    listing = actions.add_parser("list", help="the registered models and whether each is available here")
-    listing.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
-    listing.set_defaults(func=run_list)
-    pull = actions.add_parser("pull", help="materialize an embedded model or download a hub model")
-    pull.add_argument("name", metavar="NAME", help="a shortcut (dyag models list), a hub id or a local directory")
-    pull.add_argument("--allow-pickle", action="store_true",
-                      help="accept pickled *.bin weights (pickle can run code; safetensors are preferred)")
-    pull.set_defaults(func=run_pull)
-    parser.set_defaults(func=_usage(parser))
+    add_command(actions, "list", run_list, ListConfig, help="the registered models and whether each is available here")
+    add_command(actions, "pull", run_pull, PullConfig, help="materialize an embedded model or download a hub model")
     return parser
-
-
-def _usage(parser: argparse.ArgumentParser):
-    def run(args: argparse.Namespace) -> int:
-        parser.print_help()
-        return 2
-
-    return run
 
 
 def model_rows() -> list[dict]:
@@ -57,9 +54,9 @@ def model_rows() -> list[dict]:
     return rows
 
 
-def run_list(args: argparse.Namespace) -> int:
+def run_list(config: ListConfig) -> int:
     rows = model_rows()
-    if args.json:
+    if config.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return 0
     header = ("shortcut", "source", "hub id", "params", "vram GB", "batch", "gated", "available here")
@@ -82,11 +79,11 @@ def run_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_pull(args: argparse.Namespace) -> int:
+def run_pull(config: PullConfig) -> int:
     from dyag.models.loading import pull_model
 
     started = time.perf_counter()
-    resolved = pull_model(args.name, allow_pickle=args.allow_pickle)
+    resolved = pull_model(config.name, allow_pickle=config.allow_pickle)
     print(f"{resolved.spec.name}: stored at {resolved.path} ({time.perf_counter() - started:.1f} s)")
     return 0
 

@@ -4,33 +4,48 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from dyag.errors import DyagError
 from dyag.inference.generator import GENERATION_BATCH
+from dyag.utils.config import add_command
+
+
+@dataclass
+class QueryConfig:
+    """What ``dyag query-finetuned`` answers, with which model, and how."""
+
+    question: str | None = field(default=None, metadata={
+        "help": "the question (or use --questions FILE)", "positional": True})
+    model: str | None = field(default=None, metadata={
+        "help": "adapter directory (<output>/final); omit to answer with the base model alone"})
+    base_model: str | None = field(default=None, metadata={
+        "help": "registry shortcut, hub id or local dir (default: the adapter's run.json)"})
+    questions: str | None = field(default=None, metadata={
+        "help": "one question per line, or JSONL with a 'question' field", "metavar": "FILE"})
+    output: str | None = field(default=None, metadata={
+        "help": "write predictions here (JSONL) instead of printing", "metavar": "PREDS.jsonl"})
+    system: str | None = field(default=None, metadata={
+        "help": "system name written in predictions (default: <model>/base or /finetuned)"})
+    max_new_tokens: int = field(default=128, metadata={"help": "longest answer, in tokens"})
+    temperature: float = field(default=0.0, metadata={"help": "sampling temperature; 0 = greedy"})
+    batch_size: int = field(default=GENERATION_BATCH, metadata={"help": "questions generated together"})
+    system_prompt: str | None = field(default=None, metadata={
+        "help": "system message (default: dyag's French catalog prompt)"})
+    force_cpu: bool = field(default=False, metadata={"help": "generate on the CPU even if a GPU is present"})
+    no_cache: bool = field(default=False, metadata={"help": "do not read or write the generation cache"})
+    trust_remote_code: bool = field(default=False, metadata={"help": "allow model code from the hub (off by default)"})
+    allow_pickle: bool = field(default=False, metadata={
+        "help": "allow pickled .bin weights (safetensors only by default)"})
 
 
 def register(sub) -> None:
-    p = sub.add_parser(
-        "query-finetuned",
+    add_command(
+        sub, "query-finetuned", run, QueryConfig,
         help="answer questions with a base model and an optional LoRA adapter",
         description="Loads the model once, merges the adapter, answers in batches (greedy by default).",
     )
-    p.add_argument("question", nargs="?", help="the question (or use --questions FILE)")
-    p.add_argument("--model", help="adapter directory (<output>/final); omit to answer with the base model alone")
-    p.add_argument("--base-model", help="registry shortcut, hub id or local dir (default: the adapter's run.json)")
-    p.add_argument("--questions", metavar="FILE", help="one question per line, or JSONL with a 'question' field")
-    p.add_argument("--output", metavar="PREDS.jsonl", help="write predictions here (JSONL) instead of printing")
-    p.add_argument("--system", help="system name written in predictions (default: <model>/base or /finetuned)")
-    p.add_argument("--max-new-tokens", type=int, default=128)
-    p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy")
-    p.add_argument("--batch-size", type=int, default=GENERATION_BATCH)
-    p.add_argument("--system-prompt", default=None, help="system message (default: dyag's French catalog prompt)")
-    p.add_argument("--force-cpu", action="store_true")
-    p.add_argument("--no-cache", action="store_true", help="do not read or write the generation cache")
-    p.add_argument("--trust-remote-code", action="store_true")
-    p.add_argument("--allow-pickle", action="store_true")
-    p.set_defaults(func=run)
 
 
 def read_questions(path: str) -> list[dict]:
@@ -62,37 +77,37 @@ def read_questions(path: str) -> list[dict]:
     return rows
 
 
-def run(args) -> int:
+def run(config: QueryConfig) -> int:
     from dyag.inference.cache import GenerationCache
     from dyag.inference.generator import DEFAULT_SYSTEM_PROMPT, DecodingConfig, load_model
     from dyag.inference.predict import generate_predictions
     from dyag.utils.atomic import atomic_write_jsonl
     from dyag.utils.text import sanitize_terminal
 
-    if bool(args.question) == bool(args.questions):
+    if bool(config.question) == bool(config.questions):
         raise DyagError("give either a QUESTION or --questions FILE")
-    cases = read_questions(args.questions) if args.questions else [{"id": "q1", "question": args.question}]
+    cases = read_questions(config.questions) if config.questions else [{"id": "q1", "question": config.question}]
     decoding = DecodingConfig(
-        max_new_tokens=args.max_new_tokens,
-        temperature=args.temperature,
-        system_prompt=args.system_prompt if args.system_prompt is not None else DEFAULT_SYSTEM_PROMPT,
+        max_new_tokens=config.max_new_tokens,
+        temperature=config.temperature,
+        system_prompt=config.system_prompt if config.system_prompt is not None else DEFAULT_SYSTEM_PROMPT,
     )
-    if args.batch_size < 1:
-        raise DyagError(f"--batch-size must be >= 1, got {args.batch_size}")
-    if args.output and Path(args.output).is_dir():
-        raise DyagError(f"--output {args.output} is a directory")
+    if config.batch_size < 1:
+        raise DyagError(f"--batch-size must be >= 1, got {config.batch_size}")
+    if config.output and Path(config.output).is_dir():
+        raise DyagError(f"--output {config.output} is a directory")
     generator = load_model(
-        args.base_model, args.model, force_cpu=args.force_cpu,
-        trust_remote_code=args.trust_remote_code, allow_pickle=args.allow_pickle,
+        config.base_model, config.model, force_cpu=config.force_cpu,
+        trust_remote_code=config.trust_remote_code, allow_pickle=config.allow_pickle,
     )
-    system = args.system or f"{generator.resolved.spec.name}/{'finetuned' if args.model else 'base'}"
+    system = config.system or f"{generator.resolved.spec.name}/{'finetuned' if config.model else 'base'}"
     preds = generate_predictions(
         generator, cases, system=system, decoding=decoding,
-        cache=GenerationCache.at(enabled=not args.no_cache), batch_size=args.batch_size,
+        cache=GenerationCache.at(enabled=not config.no_cache), batch_size=config.batch_size,
     )
-    if args.output:
-        atomic_write_jsonl(args.output, preds)
-        print(f"wrote {len(preds)} predictions to {args.output}", file=sys.stderr)
+    if config.output:
+        atomic_write_jsonl(config.output, preds)
+        print(f"wrote {len(preds)} predictions to {config.output}", file=sys.stderr)
     elif len(preds) == 1:
         print(sanitize_terminal(preds[0]["answer"]))
     else:

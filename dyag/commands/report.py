@@ -5,36 +5,38 @@
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass, field
+
+from dyag.utils.config import add_command
 
 LANGS = ("fr", "en")
 
 
-def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(
-        "report",
+@dataclass
+class ReportConfig:
+    """The results files ``dyag report`` merges, and the page it writes."""
+
+    results: list[str] = field(metadata={"help": "results files (schema v1)", "positional": True,
+                                         "metavar": "RESULTS.json"})
+    output: str = field(default="reports/index.html", metadata={"help": "HTML file to write", "flag": ("-o", "--output")})
+    lang: str = field(default="fr", metadata={"help": "report language", "choices": LANGS})
+    title: str | None = field(default=None, metadata={"help": "page title (default: a title in --lang)"})
+    overwrite: bool = field(default=False, metadata={"help": "replace --output even if it is not a dyag report"})
+
+
+def register(subparsers):
+    return add_command(
+        subparsers, "report", run, ReportConfig,
         help="render the HTML comparison report from results JSON files",
-        description=(
-            "Merge one or more results JSON files (later files win for a system present in "
-            "several) into one self-contained HTML report."
-        ),
+        description="Merge one or more results JSON files (later files win for a system present in "
+        "several) into one self-contained HTML report.",
     )
-    parser.add_argument("results", nargs="+", metavar="RESULTS.json", help="results files (schema v1)")
-    parser.add_argument(
-        "-o", "--output", default="reports/index.html", help="HTML file to write (default: %(default)s)"
-    )
-    parser.add_argument("--lang", choices=LANGS, default="fr", help="report language (default: %(default)s)")
-    parser.add_argument("--title", default=None, help="page title (default: a title in --lang)")
-    parser.add_argument(
-        "--overwrite", action="store_true", help="replace --output even if it is not a dyag report"
-    )
-    parser.set_defaults(func=run)
-    return parser
 
 
-def run(args: argparse.Namespace) -> int:
+def run(config: ReportConfig) -> int:
     from dyag.report.render import render_report
 
-    path = render_report(args.results, args.output, lang=args.lang, title=args.title, overwrite=args.overwrite)
+    path = render_report(config.results, config.output, lang=config.lang, title=config.title,
+                         overwrite=config.overwrite)
     print(path)
     return 0

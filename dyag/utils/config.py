@@ -1,12 +1,31 @@
-"""One typed dataclass per configuration; the CLI flags and YAML files are views of it.
+"""One typed dataclass per configuration; the CLI flags, pytest options and YAML files are views of it.
 
-A field's ``metadata`` carries its help string (``help``), an optional CLI
-spelling (``flag``) and whether it appears on the command line (``cli``).
+:func:`option_specs` is the one derivation: each field becomes ``(flags, kwargs)``, which
+``argparse``'s ``add_argument`` and pytest's ``parser.addoption`` both accept. A field's
+``metadata`` says how it looks on the command line (all keys optional):
+
+- ``help``: the help string (its default is appended, or ``(required)``);
+- ``flag``: the spelling(s), e.g. ``"--model"`` or ``("-o", "--output")`` (default ``--field-name``);
+- ``positional``: a positional argument (a list field takes one or more values);
+- ``choices``: the allowed values (of each item, for a list field);
+- ``metavar``, ``type`` (a ``str -> value`` parser replacing the one the annotation implies);
+- ``repeat``: a list field given as a repeatable flag (``--golden a --golden b``), not ``a,b``;
+- ``cli``: ``False`` keeps the field off the command line (YAML only).
+
+Types: ``bool`` is a switch (``--x``; ``--x/--no-x`` when it defaults to true), ``int``/``float``
+parse as such, ``list[...]``/``tuple[...]`` take ``a,b,c`` (items parsed by their type), the rest
+are strings. Every flag defaults to ``None`` so that lower layers (YAML, ``[tool.dyag]``, the
+dataclass) fill in what the command line leaves out; :func:`build_config` merges them.
 
 >>> @dataclass
 ... class C:
 ...     epochs: float = field(default=1, metadata={"help": "passes over the data"})
->>> parser = argparse.ArgumentParser(); add_dataclass_arguments(parser, C)  # doctest: +SKIP
+...     models: tuple[str, ...] = field(default=("a", "b"), metadata={"help": "models", "flag": "--model-list"})
+>>> [(flags, kw["help"]) for flags, kw in option_specs(C)]
+[(['--epochs'], 'passes over the data (default: 1)'), (['--model-list'], 'models (default: a,b)')]
+>>> parser = argparse.ArgumentParser(); add_dataclass_arguments(parser, C)
+>>> build_config(C, parser.parse_args(["--model-list", "x,y"]))
+C(epochs=1, models=('x', 'y'))
 """
 
 from __future__ import annotations
@@ -16,10 +35,15 @@ import dataclasses
 import os
 import types
 import typing
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field  # noqa: F401  (the doctest above)
 from pathlib import Path
 from typing import Any
 
 from dyag.errors import DyagError
+
+#: the keyword arguments a spec may carry: what argparse's add_argument and pytest's addoption share
+SPEC_KEYS = ("dest", "action", "default", "help", "type", "choices", "metavar", "nargs")
 
 
 def _base_type(tp: Any) -> tuple[Any, bool]:
@@ -31,30 +55,178 @@ def _base_type(tp: Any) -> tuple[Any, bool]:
     return tp, False
 
 
-def flag_name(f: dataclasses.Field) -> str:
-    return f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+def _field_default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return dataclasses.MISSING
 
 
-def add_dataclass_arguments(parser: argparse.ArgumentParser, cls: type, *, skip: tuple[str, ...] = ()) -> None:
-    """Add one flag per field of ``cls`` with default ``None`` (so YAML values can fill in)."""
-    hints = typing.get_type_hints(cls)
+def _meta(f: dataclasses.Field, metadata: Mapping[str, Mapping] | None) -> dict:
+    """The field's metadata, refined by a command's ``metadata[field name]``."""
+    return {**f.metadata, **((metadata or {}).get(f.name) or {})}
+
+
+def cli_fields(cls: type, metadata: Mapping[str, Mapping] | None = None) -> list[tuple[dataclasses.Field, dict]]:
+    """``(field, metadata)`` of the fields of ``cls`` that appear on the command line."""
+    out = []
     for f in dataclasses.fields(cls):
-        if f.name in skip or not f.metadata.get("cli", True):
-            continue
+        meta = _meta(f, metadata)
+        if meta.get("cli", True):
+            out.append((f, meta))
+    return out
+
+
+def flag_names(f: dataclasses.Field, meta: Mapping | None = None, *, prefix: str = "--") -> list[str]:
+    """The spellings of a field's flag: ``metadata['flag']`` or ``<prefix>field-name``."""
+    meta = f.metadata if meta is None else meta
+    if meta.get("positional"):
+        return [f.name]
+    flag = meta.get("flag")
+    if flag:
+        return [flag] if isinstance(flag, str) else list(flag)
+    return [prefix + f.name.replace("_", "-")]
+
+
+def flag_name(f: dataclasses.Field, meta: Mapping | None = None, *, prefix: str = "--") -> str:
+    """The name a user error quotes: the long spelling (``--output``), or ``KB`` for a positional."""
+    meta = f.metadata if meta is None else meta
+    if meta.get("positional"):
+        return meta.get("metavar") or f.name.upper()
+    return flag_names(f, meta, prefix=prefix)[-1]
+
+
+def _scalar_parser(tp: Any) -> Callable[[str], Any]:
+    return tp if tp in (int, float) else str
+
+
+def _item_type(tp: Any) -> Any:
+    args = [a for a in typing.get_args(tp) if a is not Ellipsis]
+    return args[0] if args and all(a == args[0] for a in args) else str
+
+
+def _checked(parse: Callable[[str], Any], choices: tuple | None) -> Callable[[str], Any]:
+    """``parse`` that also refuses values outside ``choices`` (items of a list are checked one by one)."""
+    if not choices:
+        return parse
+
+    def check(text: str) -> Any:
+        value = parse(text)
+        if value not in choices:
+            raise argparse.ArgumentTypeError(f"unknown value {text!r} (choose from {', '.join(map(str, choices))})")
+        return value
+
+    check.__name__ = getattr(parse, "__name__", "value")
+    return check
+
+
+def _list_parser(item: Callable[[str], Any], container: type) -> Callable[[str], Any]:
+    """``"a, b,c"`` -> ``container`` of parsed items (empty parts dropped)."""
+
+    def parse(text: str):
+        try:
+            return container(item(p.strip()) for p in str(text).split(",") if p.strip())
+        except (TypeError, ValueError):
+            kind = getattr(item, "__name__", "value")
+            raise argparse.ArgumentTypeError(f"expected a comma list of {kind}, got {text!r}") from None
+
+    parse.__name__ = "list"
+    return parse
+
+
+def format_default(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def _empty(value: Any) -> bool:
+    """Nothing worth showing as a default: None, a switch that is off, an empty string or list."""
+    return value is None or value is False or (isinstance(value, (str, list, tuple)) and not value)
+
+
+def _help(f: dataclasses.Field, meta: Mapping, default: Any) -> str:
+    text = meta.get("help", "")
+    if default is dataclasses.MISSING:
+        if not meta.get("positional"):
+            text += " (required)"
+    elif not _empty(default) and "default" not in text:
+        text += f" (default: {format_default(default)})"
+    return text.strip().replace("%", "%%")  # argparse %-formats help strings
+
+
+def option_specs(
+    cls: type, *, prefix: str = "--", dest_prefix: str = "", metadata: Mapping[str, Mapping] | None = None
+) -> list[tuple[list[str], dict[str, Any]]]:
+    """``(flags, kwargs)`` per command-line field of ``cls``, for ``add_argument`` or pytest's ``addoption``.
+
+    ``dest`` is ``dest_prefix + field name``; every default is ``None`` (the dataclass default is
+    shown in the help and applied by :func:`build_config`). ``metadata`` refines fields by name.
+    """
+    hints = typing.get_type_hints(cls)
+    specs = []
+    for f, meta in cli_fields(cls, metadata):
         tp, _ = _base_type(hints[f.name])
-        default = f.default if f.default is not dataclasses.MISSING else None
-        help_text = f.metadata.get("help", "")
-        if default not in (None, False, "") and tp is not bool:
-            help_text += f" (default: {default})"
-        kwargs: dict[str, Any] = {"dest": f.name, "default": None, "help": help_text}
-        if tp is bool:  # a switch that defaults on also gets its --no-... form
+        default = _field_default(f)
+        positional = bool(meta.get("positional"))
+        choices = tuple(meta["choices"]) if meta.get("choices") else None
+        kwargs: dict[str, Any] = {"help": _help(f, meta, default)}
+        if not positional:
+            kwargs["dest"] = dest_prefix + f.name
+        is_list = typing.get_origin(tp) in (list, tuple)
+        if tp is bool:
             kwargs["action"] = argparse.BooleanOptionalAction if default is True else "store_true"
-        elif typing.get_origin(tp) in (list, tuple):
-            kwargs["type"] = lambda s: [p.strip() for p in s.split(",") if p.strip()]
-            kwargs["metavar"] = "A,B"
+        elif is_list:
+            container = tuple if typing.get_origin(tp) is tuple else list
+            item = meta.get("type") or _scalar_parser(_item_type(tp))
+            if positional:
+                kwargs["type"] = _checked(item, choices)
+                kwargs["nargs"] = "+" if default is dataclasses.MISSING else "*"
+            elif meta.get("repeat"):
+                kwargs["action"] = "append"
+                kwargs["type"] = _checked(item, choices)
+            else:
+                kwargs["type"] = _list_parser(_checked(item, choices), container)
+                kwargs["metavar"] = "A,B"
         else:
-            kwargs["type"] = tp if tp in (int, float) else str
-        parser.add_argument(flag_name(f), **kwargs)
+            kwargs["type"] = meta.get("type") or _scalar_parser(tp)
+            if choices:
+                kwargs["choices"] = choices
+            if positional and default is not dataclasses.MISSING:
+                kwargs["nargs"] = "?"
+        if "metavar" in meta:
+            kwargs["metavar"] = meta["metavar"]
+        elif meta.get("flag") and "metavar" not in kwargs and tp is not bool:  # --model, not ADAPTER
+            kwargs["metavar"] = flag_name(f, meta).lstrip("-").replace("-", "_").upper()
+        kwargs["default"] = None
+        specs.append((flag_names(f, meta, prefix=prefix), kwargs))
+    return specs
+
+
+def add_dataclass_arguments(
+    parser: argparse.ArgumentParser, *classes: type, metadata: Mapping[str, Mapping] | None = None
+) -> None:
+    """Add one argument per command-line field of each of ``classes`` (see :func:`option_specs`)."""
+    for cls in classes:
+        for flags, kwargs in option_specs(cls, metadata=metadata):
+            parser.add_argument(*flags, **kwargs)
+
+
+def parse_option_text(kwargs: Mapping[str, Any], text: str, *, name: str) -> Any:
+    """A spec's value from text that did not come through argparse (a pytest ini key), checked the same way."""
+    parse = kwargs.get("type") or str
+    try:
+        value = parse(text)
+    except (argparse.ArgumentTypeError, TypeError, ValueError) as exc:
+        detail = str(exc) if isinstance(exc, argparse.ArgumentTypeError) else f"invalid {parse.__name__} value"
+        raise DyagError(f"{name}: {detail}: {text!r}") from None
+    choices = kwargs.get("choices")
+    if choices and value not in choices:
+        raise DyagError(f"{name} must be one of {', '.join(map(str, choices))}, got {text!r}")
+    return [value] if kwargs.get("action") == "append" else value
 
 
 def load_yaml_config(path: str | os.PathLike, cls: type) -> dict[str, Any]:
@@ -105,25 +277,34 @@ def check_option_type(name: str, value: Any, hint: Any, *, source: str | None = 
         raise DyagError(f"{where}option '{name}' must be {kind}, got {type(value).__name__} {value!r}")
 
 
-def build_config(cls: type, args: argparse.Namespace | None = None, *, config_file: str | None = None, **overrides):
-    """Merge defaults < YAML file < CLI flags < ``overrides`` into a ``cls`` instance."""
-    values: dict[str, Any] = {}
+def given_values(cls: type, get: Callable[[str], Any], *, dest_prefix: str = "",
+                 metadata: Mapping[str, Mapping] | None = None) -> dict[str, Any]:
+    """The command-line fields of ``cls`` that were given: ``get(dest)`` is not None."""
+    values = {}
+    for f, _ in cli_fields(cls, metadata):
+        value = get(dest_prefix + f.name)
+        if value is not None:
+            values[f.name] = value
+    return values
+
+
+def build_config(cls: type, args: argparse.Namespace | None = None, *, config_file: str | None = None,
+                 defaults: Mapping[str, Any] | None = None, metadata: Mapping[str, Mapping] | None = None,
+                 **overrides):
+    """Merge dataclass defaults < ``defaults`` < YAML file < CLI flags < ``overrides`` into a ``cls`` instance."""
+    values: dict[str, Any] = dict(defaults or {})
     if config_file:
         values.update(load_yaml_config(config_file, cls))
     if args is not None:
-        for f in dataclasses.fields(cls):
-            v = getattr(args, f.name, None)
-            if v is not None and v is not False:
-                values[f.name] = v
+        values.update(given_values(cls, lambda dest: getattr(args, dest, None), metadata=metadata))
     values.update({k: v for k, v in overrides.items() if v is not None})
     missing = [
-        f.name
+        flag_name(f, _meta(f, metadata))
         for f in dataclasses.fields(cls)
-        if f.name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if f.name not in values and _field_default(f) is dataclasses.MISSING
     ]
     if missing:
-        flags = ", ".join("--" + m.replace("_", "-") for m in missing)
-        raise DyagError(f"missing required option(s): {flags}")
+        raise DyagError(f"missing required option(s): {', '.join(missing)}")
     hints = typing.get_type_hints(cls)
     for name, value in values.items():
         check_option_type(name, value, hints[name], source=config_file)
@@ -131,3 +312,60 @@ def build_config(cls: type, args: argparse.Namespace | None = None, *, config_fi
         return cls(**values)
     except TypeError as exc:
         raise DyagError(f"invalid configuration: {exc}") from None
+
+
+def positive_int(text: str) -> int:
+    """An argument parser for counts: ``"3"`` -> 3; ``"0"`` is refused."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+# --- commands: parse the configuration(s), then run --------------------------------------------
+
+
+def add_command(
+    subparsers: Any,
+    name: str,
+    run: Callable[..., int] | None,
+    *configs: type,
+    help: str,
+    description: str | None = None,
+    yaml_config: bool = False,
+    metadata: Mapping[str, Mapping] | None = None,
+) -> argparse.ArgumentParser:
+    """A subcommand whose flags are the fields of ``configs``; ``run(*instances)`` gets them built.
+
+    With ``yaml_config``, ``--config FILE.yaml`` fills the first configuration (flags override it).
+    Without ``run``, the command prints its help and exits 2 (a group of subcommands).
+
+    >>> sub = argparse.ArgumentParser(prog="x").add_subparsers()
+    >>> @dataclass
+    ... class Hello:
+    ...     name: str = field(metadata={"help": "who", "positional": True})
+    >>> p = add_command(sub, "hello", lambda c: print("hi", c.name) or 0, Hello, help="say hello")
+    >>> p.parse_args(["you"]).func(p.parse_args(["you"]))
+    hi you
+    0
+    """
+    parser = subparsers.add_parser(name, help=help, description=description or help)
+    if yaml_config:
+        parser.add_argument("--config", metavar="FILE.yaml", help="read these options from a YAML file (flags override it)")
+    add_dataclass_arguments(parser, *configs, metadata=metadata)
+
+    def func(args: argparse.Namespace) -> int:
+        if run is None:
+            parser.print_help()
+            return 2
+        first_file = getattr(args, "config", None) if yaml_config else None
+        built = [build_config(cls, args, config_file=first_file if i == 0 else None, metadata=metadata)
+                 for i, cls in enumerate(configs)]
+        return run(*built)
+
+    parser.set_defaults(func=func)
+    return parser
+
