@@ -6,10 +6,11 @@ phrasings alternating. ``count`` picks examples round-robin so that every
 application, then every field, is covered before a second phrasing of anything.
 With ``split``, examples are split by (application, field) group.
 
->>> result = generate_training(GenerateConfig(kb="sample", output="data/ds.jsonl",  # doctest: +SKIP
-...                                           method="augmented", count=100, split=True))
->>> result.counts  # doctest: +SKIP
-{'train': 80, 'val': 10, 'test': 10}
+>>> import tempfile
+>>> output = Path(tempfile.mkdtemp()) / "ds.jsonl"
+>>> result = generate_training(GenerateConfig(kb="sample", output=output, method="augmented", count=100, split=True))
+>>> result.counts
+{'train': 80, 'val': 10, 'test': 10, 'test_golden': 10}
 """
 
 from __future__ import annotations

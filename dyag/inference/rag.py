@@ -51,7 +51,7 @@ def chunk_text(record: dict) -> str:
 class Retriever:
     """Cosine top-k over knowledge-base records.
 
-    >>> r = Retriever.build(read_kb("sample"), top_k=2)        # doctest: +SKIP
+    >>> r = Retriever.build(read_kb(sample_kb_path()), top_k=2)  # doctest: +SKIP
     >>> r.retrieve(["Qui héberge GIDAF ?"])[0][0][0]            # doctest: +SKIP
     'gidaf'
     """

@@ -51,8 +51,8 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_ma
 def model_cache_dir(name: str) -> Path:
     """Where the materialized model ``name`` lives; never outside ``cache_dir("models")``.
 
-    >>> model_cache_dir("qwen2.5:1.5b").name  # doctest: +SKIP
-    'qwen2.5_1.5b-<hash8>'
+    >>> model_cache_dir("qwen2.5:1.5b").name
+    'qwen2.5_1.5b-46a7fdad'
     """
     return cache_dir("models") / safe_name(name)
 

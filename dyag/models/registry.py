@@ -94,8 +94,8 @@ _REGISTRY: dict[str, ModelSpec] = {}
 def register_model(spec: ModelSpec, *, replace: bool = False) -> ModelSpec:
     """Add ``spec`` to the registry under ``spec.name`` (lower-cased).
 
-    >>> register_model(ModelSpec(name="phi3:mini", source="hub", architecture="phi3",
-    ...                          hub_id="microsoft/Phi-3-mini-4k-instruct"))  # doctest: +SKIP
+    >>> spec = register_model(ModelSpec(name="phi3:mini", source="hub", architecture="phi3",  # doctest: +SKIP
+    ...                                 hub_id="microsoft/Phi-3-mini-4k-instruct"))
     """
     key = spec.name.lower()
     if key in _REGISTRY and _REGISTRY[key] != spec and not replace:

@@ -8,7 +8,8 @@ from dyag.models.registry import ModelSpec
 def end_of_turn_ids(tokenizer, spec: ModelSpec) -> list[int]:
     """Token ids that end an assistant turn: the spec's end-of-turn token, then eos.
 
-    >>> end_of_turn_ids(tokenizer, get_model_spec("gemma3:270m"))  # doctest: +SKIP
+    >>> resolved = resolve_model("gemma3:270m")                   # doctest: +SKIP
+    >>> end_of_turn_ids(load_tokenizer(resolved), resolved.spec)  # doctest: +SKIP
     [106, 1]
     """
     ids: list[int] = []

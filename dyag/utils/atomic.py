@@ -64,8 +64,11 @@ def atomic_write_jsonl(path: str | os.PathLike, rows) -> Path:
 def atomic_dir(target: str | os.PathLike, *, overwrite: bool = True) -> Iterator[Path]:
     """Yield a temporary directory that replaces ``target`` only on success.
 
-    >>> with atomic_dir("out/model") as tmp:   # doctest: +SKIP
-    ...     model.save_pretrained(tmp)
+    >>> target = Path(tempfile.mkdtemp()) / "model"
+    >>> with atomic_dir(target) as tmp:
+    ...     _ = (tmp / "config.json").write_text("{}")
+    >>> [p.name for p in target.iterdir()]
+    ['config.json']
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,9 @@ def safe_name(name: str) -> str:
     """A directory name derived from any model name, never escaping its parent.
 
     ``qwen2.5:1.5b`` -> ``qwen2.5_1.5b-<hash8>``; ``../x`` cannot climb out.
+
+    >>> safe_name("qwen2.5:1.5b"), safe_name("../x")
+    ('qwen2.5_1.5b-46a7fdad', 'x-d6b96a97')
     """
     stem = _UNSAFE.sub("_", name).strip("._") or "model"
     digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
