@@ -1,6 +1,12 @@
-"""Small training data shared by the tests that train tiny-random."""
+"""Helpers shared by the tests (the fixtures are in the top-level conftest.py): small training
+data for tiny-random, and the runner behind the ``cli`` fixture."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
 
 
 def hosting_rows(n: int, *, grow: str = "") -> list[dict]:
@@ -11,3 +17,65 @@ def hosting_rows(n: int, *, grow: str = "") -> list[dict]:
                       {"role": "assistant", "content": f"APP{i} est hébergée par le Datacenter {i}" + grow * i + "."}]}
         for i in range(n)
     ]
+
+
+# What the shared ``train_file`` fixture (top-level conftest.py) writes.
+TRAIN_ROWS = hosting_rows(8)
+
+
+# --- running the command line -------------------------------------------------------------------
+
+
+@dataclass
+class CliResult:
+    """One run of ``dyag``: exit code, standard output, standard error."""
+
+    rc: int
+    out: str
+    err: str
+
+    @property
+    def err_lines(self) -> list[str]:
+        return [line for line in self.err.splitlines() if line.strip()]
+
+
+class Cli:
+    """The ``cli`` fixture: ``cli(*argv)`` runs ``dyag.cli.main`` in this process;
+    ``cli.spawn(*argv)`` runs ``python -m dyag`` (or another module) in a child process.
+
+    In process, an argparse usage error (``SystemExit``) becomes its exit code; any other
+    exception propagates, so a bug shows its traceback in the test report.
+    """
+
+    def __init__(self, capsys) -> None:
+        self._capsys = capsys
+
+    def __call__(self, *argv) -> CliResult:
+        from dyag.cli import main
+
+        self._capsys.readouterr()
+        try:
+            rc = main([str(a) for a in argv])
+        except SystemExit as exc:
+            rc = exc.code if isinstance(exc.code, int) else 1
+        captured = self._capsys.readouterr()
+        return CliResult(rc, captured.out, captured.err)
+
+    @staticmethod
+    def spawn(*argv, module: str = "dyag", cwd: str | os.PathLike | None = None, env: dict | None = None,
+              timeout: float = 900) -> CliResult:
+        """``python -m <module> *argv`` in ``cwd``; ``env`` is the child's whole environment
+        (default: this one without the variables that would tie a child pytest to this run)."""
+        if env is None:
+            env = child_env()
+        proc = subprocess.run([sys.executable, "-m", module, *map(str, argv)], cwd=cwd, env=env,
+                              capture_output=True, text=True, timeout=timeout)
+        return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+def child_env(**overrides: str) -> dict:
+    """This process's environment for a child, without ``PYTEST_ADDOPTS``/``PYTEST_XDIST_WORKER``
+    (a child pytest is its own run), with ``overrides`` set."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER")}
+    env.update(overrides)
+    return env

@@ -17,16 +17,11 @@ from dyag.data.degrade import (
     training_factor,
 )
 from dyag.data.generate import build_groups, example_row, select_round_robin
-from dyag.data.kb import app_name, read_kb, sample_kb_path
+from dyag.data.kb import app_name
 from dyag.errors import DyagError
 from dyag.prompts import DEFAULT_SYSTEM_PROMPT
 
 FRENCH_STOP_WORDS = (" est ", " de ", " du ", " des ", " la ", " le ", " les ", " et ", " sur ", " a ")
-
-
-@pytest.fixture(scope="module")
-def catalog() -> list[dict]:
-    return read_kb(sample_kb_path())
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dyag.cli import main
 from dyag.data.generate import (
     GenerateConfig,
     _progress,
@@ -20,18 +19,13 @@ from dyag.data.generate import (
     select_round_robin,
 )
 from dyag.data.golden import read_golden
-from dyag.data.kb import read_kb, sample_kb_path
+from dyag.data.kb import sample_kb_path
 from dyag.data.splits import parse_ratios, split_groups, split_sizes
 from dyag.data.templates import FIELD_TEMPLATES, available_fields, elide
 from dyag.data.training_set import read_training_set
 from dyag.errors import DyagError
 
 DATA = Path(__file__).parent / "data"
-
-
-@pytest.fixture(scope="module")
-def catalog() -> list[dict]:
-    return read_kb(sample_kb_path())
 
 
 @pytest.fixture(scope="module")
@@ -180,12 +174,12 @@ def test_exact_count_has_no_message(tmp_path):
 # --- split ---------------------------------------------------------------------------------
 
 
-def test_seed_command_writes_group_disjoint_splits_and_golden(tmp_path, monkeypatch, capsys, catalog):
+def test_seed_command_writes_group_disjoint_splits_and_golden(tmp_path, monkeypatch, cli, catalog):
     shutil.copy(sample_kb_path(), tmp_path / "applications_rag_optimal.jsonl")
     monkeypatch.chdir(tmp_path)
-    rc = main(["generate-training", "applications_rag_optimal.jsonl", "--method", "augmented", "--count", "100",
-               "--split", "--output", "data/finetuning/dataset_100.jsonl"])
-    assert rc == 0
+    result = cli("generate-training", "applications_rag_optimal.jsonl", "--method", "augmented", "--count", "100",
+                 "--split", "--output", "data/finetuning/dataset_100.jsonl")
+    assert result.rc == 0, result.err
     out_dir = tmp_path / "data" / "finetuning"
     assert sorted(p.name for p in out_dir.iterdir()) == [
         "dataset_100_test.jsonl", "dataset_100_test_golden.jsonl", "dataset_100_train.jsonl", "dataset_100_val.jsonl"]
@@ -200,8 +194,7 @@ def test_seed_command_writes_group_disjoint_splits_and_golden(tmp_path, monkeypa
         kb_id, field = case.kb_ids[0], case.tags[1]
         assert case.id.startswith(f"{kb_id}-{field}-") and case.tags == ["generated", field] and case.lang == "fr"
         assert all(fact in text[kb_id] and fact in case.reference for fact in case.facts)
-    printed = capsys.readouterr().out
-    assert "dataset_100_train.jsonl" in printed and "80" in printed
+    assert "dataset_100_train.jsonl" in result.out and "80" in result.out
 
 
 def test_split_of_all_phrasings_keeps_groups_together(tmp_path):
@@ -245,6 +238,7 @@ def test_split_groups_properties(groups, ratios, seed):
     assert all(not parts[n] for n, r in zip(("train", "val", "test"), ratios) if r == 0)
 
 
+@settings(max_examples=100, deadline=None)
 @given(n=st.integers(0, 2000), ratios=st.sampled_from([(0.8, 0.1, 0.1), (0.7, 0.15, 0.15), (0.5, 0.5, 0.0)]))
 def test_split_sizes_add_up_and_follow_ratios(n, ratios):
     sizes = split_sizes(n, ratios)
@@ -324,18 +318,18 @@ def test_progress_bar_hidden_for_few_records_or_no_tty():
 # --- CLI ------------------------------------------------------------------------------------
 
 
-def test_cli_sample_keyword(tmp_path, capsys):
+def test_cli_sample_keyword(tmp_path, cli):
     out = tmp_path / "s.jsonl"
-    rc = main(["generate-training", "sample", "--method", "simple", "--count", "20", "--seed", "1",
-               "--system-prompt", "Tu es l'assistant du catalogue.", "--output", str(out)])
-    assert rc == 0
+    result = cli("generate-training", "sample", "--method", "simple", "--count", "20", "--seed", "1",
+                 "--system-prompt", "Tu es l'assistant du catalogue.", "--output", out)
+    assert result.rc == 0, result.err
     rows = rows_of(out)
     assert len(rows) == 20 and rows[0]["messages"][0]["role"] == "system"
-    assert str(out) in capsys.readouterr().out
+    assert str(out) in result.out
 
 
-def test_cli_ratios_flag(tmp_path):
-    assert main(["generate-training", "sample", "--split", "--ratios", "0.6,0.2,0.2", "--output", str(tmp_path / "d.jsonl")]) == 0
+def test_cli_ratios_flag(tmp_path, cli):
+    assert cli("generate-training", "sample", "--split", "--ratios", "0.6,0.2,0.2", "--output", tmp_path / "d.jsonl").rc == 0
     counts = [len(rows_of(tmp_path / f"d_{n}.jsonl")) for n in ("train", "val", "test")]
     groups = [len({group_of(r) for r in rows_of(tmp_path / f"d_{n}.jsonl")}) for n in ("train", "val", "test")]
     assert counts == groups and abs(groups[1] / sum(groups) - 0.2) < 0.01
@@ -346,27 +340,27 @@ def test_cli_ratios_flag(tmp_path):
     [(["--ratios", "0.5,0.5,0.5"], "sum to 1"), (["--ratios", "0.9,0.2,-0.1"], ">= 0"), (["--count", "0"], "count"),
      (["--count", "-4"], "count"), (["--method", "nope"], "unknown method")],
 )
-def test_cli_bad_options_exit_2_and_write_nothing(tmp_path, capsys, extra, needle):
-    rc = main(["generate-training", "sample", "--split", "--output", str(tmp_path / "d.jsonl"), *extra])
-    assert rc == 2
-    err = capsys.readouterr().err
+def test_cli_bad_options_exit_2_and_write_nothing(tmp_path, cli, extra, needle):
+    result = cli("generate-training", "sample", "--split", "--output", tmp_path / "d.jsonl", *extra)
+    assert result.rc == 2
+    err = result.err
     assert err.startswith("dyag: error:") and needle in err and err.count("\n") == 1
     assert list(tmp_path.iterdir()) == []
 
 
-def test_cli_missing_output_or_kb_exit_2(tmp_path, capsys):
-    assert main(["generate-training", "sample"]) == 2
-    assert "--output" in capsys.readouterr().err
-    assert main(["generate-training", str(tmp_path / "absent.jsonl"), "--output", str(tmp_path / "d.jsonl")]) == 2
-    assert "not found" in capsys.readouterr().err
+def test_cli_missing_output_or_kb_exit_2(tmp_path, cli):
+    result = cli("generate-training", "sample")
+    assert result.rc == 2 and "--output" in result.err
+    result = cli("generate-training", tmp_path / "absent.jsonl", "--output", tmp_path / "d.jsonl")
+    assert result.rc == 2 and "not found" in result.err
     assert list(tmp_path.iterdir()) == []
 
 
-def test_cli_bad_kb_line_is_reported(tmp_path, capsys):
+def test_cli_bad_kb_line_is_reported(tmp_path, cli):
     kb = tmp_path / "kb.jsonl"
     kb.write_text('{"id": "a", "title": "A", "text": "a"}\n[]\n', encoding="utf-8")
-    assert main(["generate-training", str(kb), "--output", str(tmp_path / "d.jsonl")]) == 2
-    assert f"{kb}:2:" in capsys.readouterr().err
+    result = cli("generate-training", kb, "--output", tmp_path / "d.jsonl")
+    assert result.rc == 2 and f"{kb}:2:" in result.err
     assert not (tmp_path / "d.jsonl").exists()
 
 

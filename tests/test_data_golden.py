@@ -11,7 +11,6 @@ import pytest
 
 from dyag.data.generate import build_groups
 from dyag.data.golden import GoldenCase, read_golden, write_golden
-from dyag.data.kb import read_kb, sample_kb_path
 from dyag.errors import DyagError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,8 +30,9 @@ SEED_QUESTIONS = [
 
 
 @pytest.fixture(scope="module")
-def catalog() -> dict[str, dict]:
-    return {r["id"]: r for r in read_kb(sample_kb_path())}
+def apps(catalog) -> dict[str, dict]:
+    """The sample catalog by application id."""
+    return {r["id"]: r for r in catalog}
 
 
 @pytest.fixture(scope="module")
@@ -52,11 +52,11 @@ def fold(s: str) -> str:
 # --- committed golden sets ------------------------------------------------------------------
 
 
-def test_seed_set_is_the_seed_questions(seed_cases, catalog):
+def test_seed_set_is_the_seed_questions(seed_cases, apps):
     assert [c.question for c in seed_cases] == SEED_QUESTIONS
     assert all(c.tags == ["seed"] and c.lang == "fr" and c.expect is None for c in seed_cases)
     by_q = {c.question: c for c in seed_cases}
-    gidaf = catalog["gidaf"]["metadata"]
+    gidaf = apps["gidaf"]["metadata"]
     assert gidaf["sigle"] in by_q["Qu'est-ce que GIDAF ?"].reference
     assert by_q["Qui héberge GIDAF ?"].facts == [gidaf["hebergeur"]]
     assert by_q["Quelles technologies utilise GIDAF ?"].facts == gidaf["technologies"]
@@ -72,10 +72,10 @@ def test_catalog_set_size_and_tags(catalog_cases):
     assert tags.count("near-collision") >= 8 and tags.count("near-collision") % 2 == 0
 
 
-def test_unknown_cases_name_applications_absent_from_the_catalog(catalog_cases, catalog):
+def test_unknown_cases_name_applications_absent_from_the_catalog(catalog_cases, apps):
     unknown = [c for c in catalog_cases if c.expect == "unknown"]
     assert len(unknown) >= 4
-    names = {fold(r["metadata"]["nom"]) for r in catalog.values()} | set(catalog)
+    names = {fold(r["metadata"]["nom"]) for r in apps.values()} | set(apps)
     for case in unknown:
         assert "unknown" in case.tags and case.kb_ids == [] and case.facts == []
         match = re.fullmatch(r"Je ne connais pas d'application nommée (.+) dans le catalogue\.", case.reference)
@@ -94,17 +94,17 @@ def test_near_collision_cases_come_in_pairs_about_different_applications(catalog
 
 
 def test_paraphrases_are_not_training_template_outputs(catalog_cases, catalog):
-    templated = {e.question for group in build_groups(list(catalog.values()), "augmented", seed=0) for e in group}
+    templated = {e.question for group in build_groups(catalog, "augmented", seed=0) for e in group}
     paraphrases = [c for c in catalog_cases if "paraphrase" in c.tags]
     assert paraphrases
     assert not [c.question for c in paraphrases if c.question in templated]
 
 
 @pytest.mark.parametrize("name", ["seed.jsonl", "catalog.jsonl"])
-def test_golden_facts_are_in_the_catalog_text(name, catalog):
+def test_golden_facts_are_in_the_catalog_text(name, apps):
     for case in read_golden(ROOT / "golden" / name):
-        assert all(k in catalog for k in case.kb_ids), case.id
-        texts = " ".join(catalog[k]["text"] for k in case.kb_ids)
+        assert all(k in apps for k in case.kb_ids), case.id
+        texts = " ".join(apps[k]["text"] for k in case.kb_ids)
         for fact in case.facts:
             assert fact in texts, (case.id, fact)
             assert fact in case.reference, (case.id, fact)

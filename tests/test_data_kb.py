@@ -31,11 +31,6 @@ def record(rid: str = "app", **extra) -> str:
 # --- the sample catalog ------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def catalog() -> list[dict]:
-    return read_kb(sample_kb_path())
-
-
 def test_sample_kb_path_is_packaged_file():
     path = sample_kb_path()
     assert path.is_file() and path.name == "applications.jsonl"

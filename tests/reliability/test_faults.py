@@ -14,28 +14,20 @@ from pathlib import Path
 import pytest
 
 from dyag.errors import DyagError
-from dyag.utils.atomic import atomic_write_jsonl
-from tests.helpers import hosting_rows
-
-ROWS = hosting_rows(16)
 
 
-@pytest.fixture()
-def train_file(tmp_path) -> Path:
-    return atomic_write_jsonl(tmp_path / "train.jsonl", ROWS)
-
-
-def _finetune_argv(train_file: Path, out: Path, steps: int) -> list[str]:
-    return [sys.executable, "-m", "dyag", "finetune", "--dataset", str(train_file), "--output", str(out),
+def _finetune_args(train_file: Path, out: Path, steps: int) -> list[str]:
+    return ["finetune", "--dataset", str(train_file), "--output", str(out),
             "--base-model", "tiny-random", "--batch-size", "2", "--max-steps", str(steps), "--lora-rank", "4"]
 
 
-def test_sigkill_during_training_leaves_nothing_that_looks_complete(train_file, tmp_path, isolated_home):
+def test_sigkill_during_training_leaves_nothing_that_looks_complete(train_file, tmp_path, isolated_home, cli):
     from dyag.models.loading import resolve_model
 
     resolve_model("tiny-random")  # materialize first, so the kill lands in training
     out = tmp_path / "out"
-    proc = subprocess.Popen(_finetune_argv(train_file, out, 400), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([sys.executable, "-m", "dyag", *_finetune_args(train_file, out, 400)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     adapters = isolated_home / "adapters"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not list(adapters.glob("*.work")):
@@ -44,6 +36,8 @@ def test_sigkill_during_training_leaves_nothing_that_looks_complete(train_file, 
     time.sleep(1.0)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL, f"the run ended before the kill: {proc.stderr.read()[-2000:]!r}"
+    proc.stderr.close()
 
     entries = [p for p in adapters.iterdir() if p.is_dir() and not p.name.endswith((".work", ".partial"))
                and not p.name.startswith(".")]
@@ -51,8 +45,8 @@ def test_sigkill_during_training_leaves_nothing_that_looks_complete(train_file, 
     assert not (out / "final").exists() and not (out / "run.json").exists()
 
     # The next run starts cleanly and finishes (a short one: the key differs only by max_steps).
-    rerun = subprocess.run(_finetune_argv(train_file, out, 2), capture_output=True, text=True, timeout=600)
-    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    rerun = cli.spawn(*_finetune_args(train_file, out, 2), timeout=600)
+    assert rerun.rc == 0, rerun.err[-2000:]
     assert (out / "final" / "adapter_model.safetensors").is_file() and (out / "run.json").is_file()
 
 
@@ -103,15 +97,31 @@ def test_same_seed_on_cpu_gives_identical_adapters_and_answers(train_file, tmp_p
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 def test_sigkill_during_materialization_is_rebuilt(tmp_path, isolated_home):
-    code = "from dyag.models.loading import resolve_model; resolve_model('tiny-random')"
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    models = isolated_home / "models"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not any(models.glob("*")) and proc.poll() is None:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
     from dyag.models.loading import resolve_model
+    from dyag.models.materialize import cached_build
+    from dyag.models.registry import get_model_spec
+
+    code = "from dyag.models.loading import resolve_model; resolve_model('tiny-random')"
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    models = isolated_home / "models"
+    try:
+        # A build in progress: a temporary ``.<name>.*.partial`` dir (the SmolLM2 tokenizer's, then tiny-random's).
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not list(models.glob(".*.partial")) and proc.poll() is None:
+            time.sleep(0.02)
+        assert proc.poll() is None, f"the build ended before the kill: {proc.stderr.read()[-2000:]!r}"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stderr.close()
+    assert proc.returncode == -signal.SIGKILL
+    # The kill landed mid-build: its temporary dir is left behind, and no complete tiny-random.
+    partials = list(models.glob(".*.partial"))
+    assert partials, f"no partial build on disk after the kill: {sorted(p.name for p in models.iterdir())}"
+    assert cached_build(get_model_spec("tiny-random")) is None
 
     resolved = resolve_model("tiny-random")  # whatever the kill left, this is a complete model
     assert (resolved.path / "config.json").is_file() and (resolved.path / "dyag-model.json").is_file()
+    assert not any(p.exists() for p in partials), "the killed build's temporary dir was not cleaned up"

@@ -1,0 +1,65 @@
+"""Fixtures shared by ``tests/`` and ``benchmarks/``: an isolated dyag home, the sample catalog,
+a small training file and a CLI runner.
+
+The dyag plugin itself is registered by its ``pytest11`` entry point (pyproject.toml); it is
+not listed in ``pytest_plugins`` here, which would register it twice.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import TRAIN_ROWS, Cli
+
+# Where the Hugging Face libraries would look for a cache or a token; an isolated home has neither.
+HF_LOCATIONS = ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH",
+                "TRANSFORMERS_OFFLINE", "HF_ENDPOINT")
+
+
+@pytest.fixture()
+def isolated_home(tmp_path, monkeypatch) -> Path:
+    """A fresh ``DYAG_HOME`` (``tmp_path/dyag-home``, returned) and an empty, offline Hugging Face
+    cache without a token (``HF_HOME=tmp_path/hf-home``, ``HF_HUB_OFFLINE=1``).
+
+    Nothing is materialized: the first ``resolve_model("tiny-random")`` builds it there. A test
+    that needs the network switches (offline/online) otherwise sets them itself.
+    """
+    home = tmp_path / "dyag-home"
+    monkeypatch.setenv("DYAG_HOME", str(home))
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf-home"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    for name in HF_LOCATIONS:
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+@pytest.fixture(scope="module")
+def catalog() -> list[dict]:
+    """The packaged sample catalog (``dyag/data/sample/applications.jsonl``), one record per application.
+
+    Read once per test module; a module's tests share the list, so they must not change it.
+    """
+    from dyag.data.kb import read_kb, sample_kb_path
+
+    return read_kb(sample_kb_path())
+
+
+@pytest.fixture()
+def train_file(tmp_path) -> Path:
+    """``tmp_path/train.jsonl``: the chat rows of :data:`tests.helpers.TRAIN_ROWS` ("Qui héberge APPi ?")."""
+    from dyag.utils.atomic import atomic_write_jsonl
+
+    return atomic_write_jsonl(tmp_path / "train.jsonl", TRAIN_ROWS)
+
+
+@pytest.fixture()
+def cli(capsys) -> Cli:
+    """Run the ``dyag`` command line and get its exit code, stdout and stderr.
+
+    >>> result = cli("compare", old, new, "--json")         # in this process  # doctest: +SKIP
+    >>> result.rc, result.out, result.err                                      # doctest: +SKIP
+    >>> cli.spawn("finetune", "--dataset", f, cwd=project)  # `python -m dyag` # doctest: +SKIP
+    """
+    return Cli(capsys)
