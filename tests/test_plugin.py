@@ -42,6 +42,7 @@ def _args(*extra):
     return ["--dyag-models", "tiny-random", "--dyag-golden", "golden.jsonl", "-p", "no:cacheprovider", *extra]
 
 
+@pytest.mark.slow  # 93 s with -n 2, 131 s alone (trains the quick recipe); the gates' verdicts: tests/test_gates.py
 def test_shipped_gates_run_per_model_and_system_and_catch_a_bad_model(bench):
     """tiny-random answers garbage: its fine-tuned system must fail the shipped floors and comparisons."""
     result = bench.runpytest_inprocess(*_args("--dyag-systems", "base,finetuned", "--dyag-report", "out/report.html",
