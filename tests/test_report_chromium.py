@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from dyag.report.render import render_report
+from dyag.results import parse
 
 pytestmark = pytest.mark.chromium
 
@@ -85,7 +86,7 @@ def hostile_results() -> dict:
 def test_report_renders_in_chromium_and_injected_markup_is_inert(tmp_path):
     binary = chromium_binary()
     data = hostile_results()
-    page = render_report([data], tmp_path / "index.html", title=PAYLOADS[1])
+    page = render_report([parse(data)], tmp_path / "index.html", title=PAYLOADS[1])
     url = page.resolve().as_uri()
 
     dom_run = chromium(binary, tmp_path / "profile-dom", "--dump-dom", url)

@@ -1,4 +1,4 @@
-"""The HTML comparison report, rendered from results JSON files alone.
+"""The HTML comparison report, rendered from results (``dyag.results.Results``) alone.
 
 >>> from dyag.report import render_report
 >>> render_report(["results.json"], "reports/index.html", lang="en")  # doctest: +SKIP
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["render_report", "load_results", "merge_results"]
+__all__ = ["render_report"]
 
 
 def __getattr__(name: str) -> Any:
@@ -17,8 +17,4 @@ def __getattr__(name: str) -> Any:
         from dyag.report.render import render_report
 
         return render_report
-    if name in ("load_results", "merge_results"):
-        from dyag.report import results
-
-        return getattr(results, name)
     raise AttributeError(f"module 'dyag.report' has no attribute {name!r}")

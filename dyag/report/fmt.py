@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from dyag.report.i18n import number_style
+
 MISSING = "—"
 
 
@@ -25,10 +27,16 @@ def as_number(value: Any) -> float | None:
 
 
 def _localize(text: str, lang: str) -> str:
-    if lang != "fr":
-        return text
-    # English grouping "," -> narrow no-break space, decimal "." -> ","
-    return text.replace(",", "\u202f").replace(".", ",")
+    """English-formatted ``text`` in ``lang``'s conventions (see :data:`dyag.report.i18n.NUMBERS`)."""
+    return number_style(lang).localize(text)
+
+
+def decimal_mark(lang: str) -> str:
+    return number_style(lang).decimal
+
+
+def _percent(text: str, lang: str) -> str:
+    return number_style(lang).percent.format(text)
 
 
 def fmt_number(value: Any, lang: str, digits: int | None = None) -> str:
@@ -64,8 +72,8 @@ def fmt_percent(value: Any, lang: str) -> str:
     x = as_number(value)
     if x is None:
         return MISSING
-    text = _localize(f"{100 * x:.1f}", lang).removesuffix(",0").removesuffix(".0")
-    return f"{text}\u202f%" if lang == "fr" else f"{text}%"
+    text = f"{100 * x:.1f}".removesuffix(".0")
+    return _percent(_localize(text, lang), lang)
 
 
 def fmt_duration(value: Any) -> str:
@@ -100,8 +108,7 @@ def fmt_params(count: Any, pct: Any, lang: str) -> str:
         text = fmt_int(x, lang)
     p = as_number(pct)
     if p is not None:
-        ptext = fmt_number(p, lang, 2)
-        text += f" ({ptext}\u202f%)" if lang == "fr" else f" ({ptext}%)"
+        text += f" ({_percent(fmt_number(p, lang, 2), lang)})"
     return text
 
 

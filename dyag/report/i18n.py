@@ -10,6 +10,8 @@ values (``Markup(s).format(...)``), so a model name can never inject markup.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from dyag.errors import DyagError
 
 FR: dict[str, str] = {
@@ -113,6 +115,7 @@ FR: dict[str, str] = {
     "delta": "Écart",
     "per_model": "Meilleur système par modèle",
     "per_model_item": "{model} : {kind} ({score}/10)",
+    "ci_label": "IC95",
     "baseline_is": "Référence : {path}",
     "calibration": "Étalonnage des seuils",
     "catalog": "Catalogue",
@@ -264,6 +267,7 @@ EN: dict[str, str] = {
     "delta": "Delta",
     "per_model": "Best system per model",
     "per_model_item": "{model}: {kind} ({score}/10)",
+    "ci_label": "95% CI",
     "baseline_is": "Baseline: {path}",
     "calibration": "Gate calibration",
     "catalog": "Catalog",
@@ -322,9 +326,50 @@ STRINGS: dict[str, dict[str, str]] = {"fr": FR, "en": EN}
 LANGS: tuple[str, ...] = tuple(STRINGS)
 
 
+@dataclass(frozen=True)
+class NumberStyle:
+    """How a language writes numbers: decimal mark, thousands separator, percent sign."""
+
+    decimal: str
+    group: str
+    percent: str  # a str.format pattern around the number
+
+    def localize(self, text: str) -> str:
+        """English-formatted ``text`` (``12,600.5``) in this style."""
+        return text.replace(",", "\0").replace(".", self.decimal).replace("\0", self.group)
+
+
+NUMBERS: dict[str, NumberStyle] = {
+    "fr": NumberStyle(decimal=",", group="\u202f", percent="{}\u202f%"),
+    "en": NumberStyle(decimal=".", group=",", percent="{}%"),
+}
+
+
 def strings(lang: str) -> dict[str, str]:
     """The UI strings of ``lang`` (``fr`` or ``en``); a ``DyagError`` otherwise."""
     try:
         return STRINGS[lang]
     except KeyError:
         raise DyagError(f"unknown report language {lang!r} (choose from {', '.join(LANGS)})") from None
+
+
+def number_style(lang: str) -> NumberStyle:
+    """The number conventions of ``lang`` (English ones for a language without its own)."""
+    return NUMBERS.get(lang, NUMBERS["en"])
+
+
+def metric_label(t: dict[str, str], name: str) -> str:
+    """A column's label: the translation of a known column, else the registry's label, else its name;
+    a rule's pass rate (``rule:<name>``) is shown as the rule's name."""
+    if name.startswith("rule:"):
+        return name[len("rule:"):]
+    if f"m_{name}" in t:
+        return t[f"m_{name}"]
+    from dyag.evaluation.registry import column
+
+    col = column(name)
+    return col.label if col is not None and col.label else name
+
+
+def kind_label(t: dict[str, str], kind: str) -> str:
+    return t.get(f"k_{kind}", kind)

@@ -14,22 +14,25 @@ from __future__ import annotations
 import functools
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Sequence, Union
 
 import jinja2
 
 from dyag import __version__
+from dyag import results as contract
 from dyag.errors import DyagError
+from dyag.report.context import ReportContext
 from dyag.report.i18n import strings
-from dyag.report.results import ResultsSource, as_source, merge_results
-from dyag.report.view import ReportView
+from dyag.report.sections import SECTIONS
+from dyag.results import Results
 from dyag.utils.atomic import atomic_write_text
+
+#: What ``render_report`` and ``build_html`` accept: a results file, a ``Results``, or its JSON object.
+ResultsItem = Union[str, os.PathLike, Results, dict]
 
 TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATE_NAME = "report.html.j2"
 GENERATOR = "dyag-report"
-OPEN_QUESTIONS_MAX = 12  # above this many questions, each starts collapsed
-MAX_FAILING_LINKS = 200
 
 
 @functools.lru_cache(maxsize=1)
@@ -47,38 +50,36 @@ def report_environment() -> jinja2.Environment:
     )
 
 
-def build_html(sources: Sequence[ResultsSource], *, lang: str = "fr", title: str | None = None) -> str:
-    """The report as a string (no file written)."""
+def labelled(items: Sequence[ResultsItem]) -> list[tuple[str, Results]]:
+    """``[(label, Results)]``: a file is read and labelled with its path, anything else
+    is ``results[i]``; a one-line ``DyagError`` for the first bad one."""
+    out = []
+    for i, item in enumerate(items):
+        if isinstance(item, (str, os.PathLike)):
+            out.append((str(item), contract.read(item)))
+        elif isinstance(item, (Results, dict)):
+            out.append((f"results[{i}]", contract.parse(item, source=f"results[{i}]")))
+        else:
+            raise DyagError(f"results[{i}]: expected a path, a Results or a results dict, got {type(item).__name__}")
+    return out
+
+
+def build_html(items: Sequence[ResultsItem], *, lang: str = "fr", title: str | None = None) -> str:
+    """The report of ``items`` (merged, later wins per system) as a string; no file written."""
+    return _html(labelled(items), lang, title)
+
+
+def _html(sources: list[tuple[str, Results]], lang: str, title: str | None) -> str:
     t = strings(lang)
-    view = ReportView(merge_results(list(sources)), t, lang)
-    questions = view.questions()
+    ctx = ReportContext.of(sources, lang)
     context: dict[str, Any] = {
         "t": t,
         "lang": lang,
         "title": title or t["title"],
         "version": __version__,
         "generator": GENERATOR,
-        "multi": view.multi,
-        "sources": view.sources(),
-        "replaced": view.replaced(),
-        "incomplete": view.merged.incomplete_sources,
-        "config": view.config(),
-        "groups": view.groups,
-        "ncols": sum(len(g.columns) for g in view.groups),
-        "n_kinds": max(len(view.kinds), 1),
-        "columns": view.columns,
-        "table": view.table(),
-        "charts": view.charts(),
-        "legend": view.legend(),
-        "winner": view.winner(),
-        "regression": view.regression(),
-        "questions": questions,
-        "n_cases": len(view.merged.cases),
-        "n_failing": sum(1 for q in questions if q.n_errors),
-        "open_questions": len(questions) <= OPEN_QUESTIONS_MAX,
-        "max_links": MAX_FAILING_LINKS,
-        "perf": view.perf(),
-        "calibration": view.calibration(),
+        "multi": ctx.multi,
+        **{name: section.build(ctx, t) for name, section in SECTIONS.items()},
     }
     return report_environment().get_template(TEMPLATE_NAME).render(context)
 
@@ -100,26 +101,27 @@ def _is_dyag_report(path: Path) -> bool:
 
 
 def render_report(
-    results: Sequence[dict[str, Any] | str | os.PathLike],
+    results: ResultsItem | Sequence[ResultsItem],
     output: str | os.PathLike,
     *,
     lang: str = "fr",
     title: str | None = None,
     overwrite: bool = False,
 ) -> Path:
-    """Merge ``results`` (paths or dicts, later wins per system) and write the HTML report.
+    """Merge ``results`` (paths, ``Results`` or results dicts; later wins per system) and write
+    the HTML report.
 
     Every input is checked before anything is written; the file is replaced
     atomically. An existing file that is not a dyag report is kept unless
     ``overwrite``.
     """
-    if isinstance(results, (str, os.PathLike, dict)):
+    if isinstance(results, (str, os.PathLike, dict, Results)):
         results = [results]
     if not results:
         raise DyagError("no results files to report")
     strings(lang)  # unknown language: fail before reading anything
-    sources = [as_source(item, i) for i, item in enumerate(results)]
+    sources = labelled(results)
     output = Path(output)
     _check_output(output, overwrite)
-    html = build_html(sources, lang=lang, title=title)
+    html = _html(sources, lang, title)
     return atomic_write_text(output, html)

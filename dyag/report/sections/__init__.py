@@ -1,0 +1,15 @@
+"""One module per report section: ``build(ctx, t)`` turns the :class:`~dyag.report.context.ReportContext`
+into that section's view, which ``templates/sections/<name>.html.j2`` lays out.
+
+All decisions (ordering, best values, the winner, the loss-vs-quality finding) are made in
+Python so the templates only lay things out, and so they can be tested without parsing HTML.
+"""
+
+from __future__ import annotations
+
+from dyag.report.sections import (calibration, charts, config, perf, questions, regression, sources, table,
+                                  winner)
+
+#: ``{name: module}``: each view goes to the page template under its section's name.
+SECTIONS = {m.__name__.rpartition(".")[2]: m for m in (
+    sources, config, table, charts, winner, regression, questions, calibration, perf)}

@@ -1,0 +1,116 @@
+"""The answers question by question, side by side, with each failed rule's passage highlighted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from markupsafe import Markup
+
+from dyag.report import fmt
+from dyag.report.context import SystemColumn
+from dyag.report.highlight import highlight_answer
+from dyag.results import Case
+
+SEVERITY_ICON = {"error": "❌", "warning": "⚠️", "info": "ℹ️"}
+SEVERITIES = tuple(SEVERITY_ICON)
+OPEN_QUESTIONS_MAX = 12  # above this many questions, each starts collapsed
+MAX_FAILING_LINKS = 200
+
+
+@dataclass
+class RuleView:
+    name: str
+    icon: str
+    severity: str
+    message: str
+
+
+@dataclass
+class AnswerView:
+    column: SystemColumn
+    slot: int  # 1-based grid column: the position of its kind, aligned across models
+    html: Markup
+    missing: bool
+    score_text: str
+    score_class: str
+    failed: list[RuleView]
+    passed: list[str]
+
+
+@dataclass
+class QuestionView:
+    anchor: str
+    id: str
+    question: str
+    reference: str
+    rows: list[list[AnswerView]]  # one row per model, kinds aligned in columns
+    n_errors: int
+    n_warnings: int
+
+    @property
+    def answers(self) -> list[AnswerView]:
+        return [a for row in self.rows for a in row]
+
+
+@dataclass
+class QuestionsView:
+    questions: list[QuestionView]
+    n_cases: int
+    n_kinds: int
+    max_links: int = MAX_FAILING_LINKS
+
+    @property
+    def failing(self) -> list[QuestionView]:
+        return [q for q in self.questions if q.n_errors]
+
+    @property
+    def open(self) -> bool:
+        return len(self.questions) <= OPEN_QUESTIONS_MAX
+
+
+def score_class(score: float | None) -> str:
+    if score is None:
+        return "s-none"
+    return "s-good" if score >= 7 else "s-mid" if score >= 4 else "s-bad"
+
+
+def answer_view(case: Case, column: SystemColumn, slot: int, lang: str) -> AnswerView:
+    failed = sorted((RuleView(r.name, SEVERITY_ICON[r.severity], r.severity, r.message)
+                     for r in case.rules if not r.passed), key=lambda r: SEVERITIES.index(r.severity))
+    score = fmt.as_number(case.score)
+    return AnswerView(
+        column=column,
+        slot=slot,
+        html=highlight_answer(case.answer, [r.model_dump() for r in case.rules]),
+        missing=not case.answer,
+        score_text=fmt.fmt_number(score, lang, 1),
+        score_class=score_class(score),
+        failed=failed,
+        passed=[r.name for r in case.rules if r.passed],
+    )
+
+
+def build(ctx, t) -> QuestionsView:
+    by_id: dict[str, list[Case]] = {}
+    for case in ctx.results.cases:
+        by_id.setdefault(case.id, []).append(case)
+    col_of = {c.system: c for c in ctx.columns}
+    rank = {c.system: i for i, c in enumerate(ctx.columns)}
+    views = []
+    for qid, cases in by_id.items():
+        rows: dict[str, list[AnswerView]] = {}
+        for case in sorted(cases, key=lambda c: rank[c.system]):
+            column = col_of[case.system]
+            rows.setdefault(column.model, []).append(
+                answer_view(case, column, ctx.kinds.index(column.kind) + 1, ctx.lang))
+        answers = [a for row in rows.values() for a in row]
+        views.append(QuestionView(
+            anchor=ctx.question_anchors[qid],
+            id=qid,
+            question=next((c.question for c in cases if c.question), ""),
+            reference=next((c.reference for c in cases if c.reference), ""),
+            rows=list(rows.values()),
+            n_errors=sum(1 for a in answers for r in a.failed if r.severity == "error"),
+            n_warnings=sum(1 for a in answers for r in a.failed if r.severity == "warning"),
+        ))
+    return QuestionsView(views, len(ctx.results.cases), max(len(ctx.kinds), 1))
