@@ -25,61 +25,45 @@ from pathlib import Path
 
 import pytest
 
-OPTIONS = {
-    # name: (help, is_flag). Defaults: the project's [tool.dyag] (dyag.config), then dyag's own.
-    "models": ("comma list of base models (registry shortcuts, hub ids or dirs)", False),
-    "profile": ("the recipe: the project's [tool.dyag.profiles], else quick (CI-sized) or full", False),
-    "systems": ("comma list of systems: base, finetuned, rag, rag+finetuned", False),
-    "golden": ("comma list of golden JSONL files (default: the profile's, then [tool.dyag] golden)", False),
-    "kb": ("the catalog JSONL (default: [tool.dyag] kb, then dyag's sample)", False),
-    "baseline": ("directory of stored baselines (default: [tool.dyag] baseline, then golden/baselines)", False),
-    "update-baseline": ("rewrite the stored baselines from this run", True),
-    "report": ("write the HTML report here (and the results JSON beside it)", False),
-    "cache": ("cache root for adapters, generations and runs (default: $DYAG_HOME)", False),
-    "no-cache": ("retrain adapters and regenerate answers", True),
-    "degrade": ("train on deliberately bad data to check that the gates catch it: fake-dialogue, swapped-facts, "
-                "under-training, cut-short, english", False),
-    "precision": ("training precision: auto, fp32, bf16, bf16-mixed, fp16 (part of the baseline key)", False),
-    "seed": ("training seed (default: the recipe's, 42)", False),
-    "gen-batch": ("questions generated together (default: dyag's generation batch)", False),
-    "strict": ("fail on any rule that newly fails on a case (only against a baseline of the same environment)", True),
-    "require-baseline": ("fail, instead of skipping, when a model has no baseline or cannot load (CI mode)", True),
-}
+def _options() -> list[tuple[list[str], dict]]:
+    """``--dyag-<field>`` per :class:`dyag.session.SessionOptions` field: help, spelling, type and choices
+    come from the field's metadata, the default from the dataclass (one derivation with the CLI's)."""
+    from dyag.session import SessionOptions
+    from dyag.utils.config import option_specs
+
+    return option_specs(SessionOptions, prefix="--dyag-", dest_prefix="dyag_")
+
+
+def _ini_name(flags: list[str]) -> str:
+    """``--dyag-baseline`` -> ``dyag_baseline``: the ini key beside each option."""
+    return flags[-1].lstrip("-").replace("-", "_")
 
 
 def pytest_addoption(parser):
     group = parser.getgroup("dyag", "dyag benchmark harness")
-    for name, (help_text, is_flag) in OPTIONS.items():
-        dest = "dyag_" + name.replace("-", "_")
-        if is_flag:
-            group.addoption(f"--dyag-{name}", action="store_true", default=None, dest=dest, help=help_text)
-            parser.addini(dest, help_text, type="bool", default=False)
-        else:
-            group.addoption(f"--dyag-{name}", default=None, dest=dest, help=help_text)
-            parser.addini(dest, help_text, default=None)
+    for flags, kwargs in _options():
+        group.addoption(*flags, **kwargs)
+        switch = kwargs.get("action") == "store_true"
+        parser.addini(_ini_name(flags), kwargs["help"].replace("%%", "%"), type="bool" if switch else None,
+                      default=False if switch else None)
 
 
-def _option(config, name: str):
-    dest = "dyag_" + name.replace("-", "_")
-    value = config.getoption(dest)
-    return value if value is not None else (config.getini(dest) or None)
+def _given_options(config) -> dict:
+    """The SessionOptions fields given as ``--dyag-*`` options, else as ``dyag_*`` ini keys (empty: not given)."""
+    from dyag.utils.config import is_empty, parse_option_text
 
-
-def _csv(value) -> tuple[str, ...] | None:
-    if not value:
-        return None
-    return tuple(v.strip() for v in str(value).split(",") if v.strip())
-
-
-def _int(value, flag: str, default):
-    from dyag.errors import DyagError
-
-    if value in (None, ""):
-        return default
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise DyagError(f"{flag} must be an integer, got {value!r}") from None
+    values = {}
+    for flags, kwargs in _options():
+        value = config.getoption(kwargs["dest"])
+        if value is None:
+            text = config.getini(_ini_name(flags))
+            if is_empty(text) or kwargs.get("action") == "store_true":
+                value = text or None
+            else:
+                value = parse_option_text(kwargs, text, name=_ini_name(flags))
+        if not is_empty(value):
+            values[kwargs["dest"].removeprefix("dyag_")] = value
+    return values
 
 
 def pytest_configure(config):
@@ -90,31 +74,21 @@ def pytest_configure(config):
         return
     from dyag.config import load_config
     from dyag.errors import DyagError
-    from dyag.session import DEFAULT_MODELS, DEFAULT_SYSTEMS, DyagSession, SessionOptions, project_profiles
+    from dyag.session import DyagSession, SessionOptions, project_profiles
 
     try:
         project = load_config(config.rootpath)
         profiles = project_profiles(project)
-        options = SessionOptions(
-            models=_csv(_option(config, "models")) or project.models or DEFAULT_MODELS,
-            profile=_option(config, "profile") or ("quick" if "quick" in profiles else next(iter(profiles))),
-            systems=_csv(_option(config, "systems")) or project.systems or DEFAULT_SYSTEMS,
-            golden=_csv(_option(config, "golden")),
-            kb=_option(config, "kb"),
-            baseline_dir=_option(config, "baseline") or str(project.baseline or "golden/baselines"),
-            update_baseline=bool(_option(config, "update-baseline")),
-            report=_option(config, "report") or (str(project.report) if project.report else None),
-            cache_dir=_option(config, "cache"),
-            no_cache=bool(_option(config, "no-cache")),
-            degrade=_option(config, "degrade"),
-            precision=_option(config, "precision"),
-            seed=_int(_option(config, "seed"), "--dyag-seed", None),
-            gen_batch=_int(_option(config, "gen-batch"), "--dyag-gen-batch", None),
-            strict=bool(_option(config, "strict")),
-            require_baseline=bool(_option(config, "require-baseline")),
-            rootdir=str(config.rootpath),
-            project=project,
-        )
+        values = _given_options(config)
+        fallbacks = {  # [tool.dyag], under the command line and over SessionOptions' defaults
+            "models": project.models,
+            "systems": project.systems,
+            "baseline_dir": str(project.baseline) if project.baseline else None,
+            "report": str(project.report) if project.report else None,
+            "profile": "quick" if "quick" in profiles else next(iter(profiles)),
+        }
+        values.update({name: v for name, v in fallbacks.items() if v and name not in values})
+        options = SessionOptions(**values, rootdir=str(config.rootpath), project=project)
     except DyagError as exc:
         raise pytest.UsageError(f"dyag: {exc}") from None
     workerinput = getattr(config, "workerinput", {})

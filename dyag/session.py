@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dyag.config import ProjectConfig
+from dyag.data.degrade import DEGRADATIONS
 from dyag.errors import DyagError
+from dyag.training.config import PRECISIONS
 from dyag.utils.paths import safe_name
 
 if TYPE_CHECKING:
@@ -100,24 +102,39 @@ def resolve_profile(name: str, project) -> BenchProfile:
 class SessionOptions:
     """What a session runs: command-line options over ``[tool.dyag]`` (``project``) over dyag's defaults."""
 
-    models: tuple[str, ...] = DEFAULT_MODELS
-    profile: str = "quick"
-    systems: tuple[str, ...] = DEFAULT_SYSTEMS
-    golden: tuple[str, ...] | None = None
-    baseline_dir: str = "golden/baselines"
-    update_baseline: bool = False
-    report: str | None = None
-    cache_dir: str | None = None
-    no_cache: bool = False
-    degrade: str | None = None
-    precision: str | None = None  # None: the recipe's (auto by default)
-    seed: int | None = None  # None: the recipe's (42 by default)
-    gen_batch: int | None = None
-    strict: bool = False
-    require_baseline: bool = False
-    rootdir: str = "."
-    kb: str | None = None  # the catalog (None: [tool.dyag] kb, then dyag's sample)
-    project: ProjectConfig = field(default_factory=ProjectConfig)
+    # Each field but rootdir and project is a pytest option --dyag-<name> (and ini key dyag_<name>), derived
+    # by dyag.utils.config.option_specs in pytest_addoption; "flag" keeps an option's historical spelling.
+    models: tuple[str, ...] = field(default=DEFAULT_MODELS, metadata={
+        "help": "comma list of base models (registry shortcuts, hub ids or dirs; default: [tool.dyag] models, then {default})"})
+    profile: str = field(default="quick", metadata={
+        "help": "the recipe: the project's [tool.dyag.profiles], else quick (CI-sized) or full"})
+    systems: tuple[str, ...] = field(default=DEFAULT_SYSTEMS, metadata={
+        "help": "comma list of systems: base, finetuned, rag, rag+finetuned (default: [tool.dyag] systems, then {default})"})
+    golden: tuple[str, ...] | None = field(default=None, metadata={
+        "help": "comma list of golden JSONL files (default: the profile's, then [tool.dyag] golden)"})
+    kb: str | None = field(default=None, metadata={
+        "help": "the catalog JSONL (default: [tool.dyag] kb, then dyag's sample)"})
+    baseline_dir: str = field(default="golden/baselines", metadata={
+        "help": "directory of stored baselines (default: [tool.dyag] baseline, then {default})", "flag": "--dyag-baseline"})
+    update_baseline: bool = field(default=False, metadata={"help": "rewrite the stored baselines from this run"})
+    report: str | None = field(default=None, metadata={
+        "help": "write the HTML report here (and the results JSON beside it; default: [tool.dyag] report)"})
+    cache_dir: str | None = field(default=None, metadata={
+        "help": "cache root for adapters, generations and runs (default: $DYAG_HOME)", "flag": "--dyag-cache"})
+    no_cache: bool = field(default=False, metadata={"help": "retrain adapters and regenerate answers"})
+    degrade: str | None = field(default=None, metadata={
+        "help": "train on deliberately bad data to check that the gates catch it", "choices": tuple(DEGRADATIONS)})
+    precision: str | None = field(default=None, metadata={  # None: the recipe's (auto by default)
+        "help": "training precision (part of the baseline key; default: the recipe's, auto)", "choices": PRECISIONS})
+    seed: int | None = field(default=None, metadata={"help": "training seed (default: the recipe's, 42)"})
+    gen_batch: int | None = field(default=None, metadata={
+        "help": "questions generated together (default: dyag's generation batch)"})
+    strict: bool = field(default=False, metadata={
+        "help": "fail on any rule that newly fails on a case (only against a baseline of the same environment)"})
+    require_baseline: bool = field(default=False, metadata={
+        "help": "fail, instead of skipping, when a model has no baseline or cannot load (CI mode)"})
+    rootdir: str = field(default=".", metadata={"cli": False})
+    project: ProjectConfig = field(default_factory=ProjectConfig, metadata={"cli": False})
 
     def __post_init__(self):
         from dyag.data.degrade import DEGRADATIONS

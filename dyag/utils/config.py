@@ -4,7 +4,8 @@
 ``argparse``'s ``add_argument`` and pytest's ``parser.addoption`` both accept. A field's
 ``metadata`` says how it looks on the command line (all keys optional):
 
-- ``help``: the help string (its default is appended, or ``(required)``);
+- ``help``: the help string; the default is appended (``(required)`` without one), or put where the
+  help says ``{default}``;
 - ``flag``: the spelling(s), e.g. ``"--model"`` or ``("-o", "--output")`` (default ``--field-name``);
 - ``positional``: a positional argument (a list field takes one or more values);
 - ``choices``: the allowed values (of each item, for a list field);
@@ -143,7 +144,7 @@ def format_default(value: Any) -> str:
     return str(value)
 
 
-def _empty(value: Any) -> bool:
+def is_empty(value: Any) -> bool:
     """Nothing worth showing as a default: None, a switch that is off, an empty string or list."""
     return value is None or value is False or (isinstance(value, (str, list, tuple)) and not value)
 
@@ -153,7 +154,9 @@ def _help(f: dataclasses.Field, meta: Mapping, default: Any) -> str:
     if default is dataclasses.MISSING:
         if not meta.get("positional"):
             text += " (required)"
-    elif not _empty(default) and "default" not in text:
+    elif "{default}" in text:
+        text = text.replace("{default}", format_default(default))
+    elif not is_empty(default) and "default" not in text:
         text += f" (default: {format_default(default)})"
     return text.strip().replace("%", "%%")  # argparse %-formats help strings
 
