@@ -77,18 +77,16 @@ def build(ctx, t) -> WinnerView | None:
 
 
 def why_rows(ctx, t, win: str, runner: str) -> list[WhyRow]:
-    """The winner against the runner-up on the quality columns, then on the rules where they differ."""
+    """The winner against the runner-up on the quality columns, then on the rules, where they differ."""
     lang = ctx.lang
     names = [(c.name, c.direction) for c in quality_columns(ctx.metric_keys) if c.name != HEADLINE]
     names += [(k, "max") for k in sorted(k for k in ctx.metric_keys if k.startswith("rule:"))]
     rows = []
     for name, direction in names:
         a, b = ctx.mean(win, name), ctx.mean(runner, name)
-        if a is None or b is None:
-            continue
+        if a is None or b is None or math.isclose(a, b):
+            continue  # identical values explain nothing
         if name.startswith("rule:"):
-            if math.isclose(a, b):
-                continue  # identical pass rates explain nothing
             texts = (fmt.fmt_percent(a, lang), fmt.fmt_percent(b, lang))
             delta = fmt.fmt_signed(100 * (a - b), lang, 1) + " pts"
         else:
