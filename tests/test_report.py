@@ -416,13 +416,15 @@ def test_render_accepts_dicts_results_and_paths(tmp_path):
         ('{"schema_version": 3}', r"bad\.json: schema_version 3 is newer than this dyag reads \(2\); upgrade dyag"),
         ("[1, 2]", r"bad\.json: not a dyag results file"),
         ('{"schema_version": 2, "cases": {}}', r"bad\.json: cases: Input should be a valid list"),
-        ('{"schema_version": 2, "cases": [{"id": "a", "answer": ""}]}', r"bad\.json: cases\[0\]\.system: Field required"),
+        ('{"schema_version": 2, "cases": [{"id": "a", "answer": ""}]}',
+         r"bad\.json: cases\[0\]\.system: Field required"),
         pytest.param('{"schema_version": 1, "cases": [{"id": "a"}]}', r"bad\.json: cases\[0\]",
                      marks=pytest.mark.xfail(raises=KeyError, strict=True,
                                              reason="dyag.results._migrate_v1 reads c['system'] before validating")),
         ('{"schema_version": 1, "cases": [{"id": "a", "system": "s", "answer": "", "rules": [1]}]}',
          r"bad\.json: cases\[0\]\.rules\[0\]: Input should be a valid dictionary"),
-        ('{"schema_version": 1, "aggregates": {"s": 3}}', r"bad\.json: aggregates\.s: Input should be a valid dictionary"),
+        ('{"schema_version": 1, "aggregates": {"s": 3}}',
+         r"bad\.json: aggregates\.s: Input should be a valid dictionary"),
     ],
 )
 def test_bad_results_files_are_one_line_errors(tmp_path, content, message):
@@ -655,16 +657,18 @@ def _odd_results():
         "current": number, "delta": number, "p_value": number, "test": st.none(), "tolerance": st.just(0.1),
         "n": st.integers(0, 5), "verdict": st.sampled_from(["ok", "regressed", "improved"])})
     flip = st.fixed_dictionaries({"system": text, "id": text, "rule": text, "severity": severity, "message": text})
-    regression = st.fixed_dictionaries({"baseline": text, "failed": st.booleans(), "key": st.one_of(st.none(), text),
-                                        "rows": st.lists(row, max_size=2), "new_rule_failures": st.lists(flip, max_size=2)})
+    regression = st.fixed_dictionaries({
+        "baseline": text, "failed": st.booleans(), "key": st.one_of(st.none(), text),
+        "rows": st.lists(row, max_size=2), "new_rule_failures": st.lists(flip, max_size=2)})
     figure = st.dictionaries(text, scalar, max_size=2)
     return st.fixed_dictionaries({
         "schema_version": st.just(2),
         "run": st.fixed_dictionaries({
             "models": st.lists(text, max_size=3), "incomplete": st.booleans(), "profile": st.one_of(st.none(), text),
             "hyperparameters": st.one_of(st.none(), figure),
-            "scoring": st.fixed_dictionaries({"rules": st.dictionaries(text, st.fixed_dictionaries(
-                {"severity": text, "args": figure}), max_size=2), "quality": st.dictionaries(text, scalar, max_size=2)}),
+            "scoring": st.fixed_dictionaries({
+                "rules": st.dictionaries(text, st.fixed_dictionaries({"severity": text, "args": figure}), max_size=2),
+                "quality": st.dictionaries(text, scalar, max_size=2)}),
             "machine": st.dictionaries(st.sampled_from(["cpu", "torch", "<u>"]), text, max_size=2)}),
         "training": st.dictionaries(st.sampled_from(["m", "n", "<z>"]),
                                     st.dictionaries(st.sampled_from(["train_loss", "duration_s"]), number), max_size=2),
