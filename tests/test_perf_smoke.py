@@ -66,13 +66,12 @@ def test_perf_benchmark_writes_pairs_and_tables(home_with_models, tmp_path, monk
 def test_perf_json_renders_in_the_html_report(tmp_path):
     """The report shows a results["perf"] dict: the perf document's shape must fit it."""
     from dyag.report.render import build_html
-    from dyag.report.results import as_source
 
     results = {"schema_version": 1, "run": {}, "training": {}, "cases": [], "aggregates": {},
                "perf": {"machine": {"cores": 2}, "pairs": [{"name": "training tokens/s · x", "a": "dyag", "b": "trl",
                                                              "a_median": 150.0, "b_median": 100.0,
                                                              "unit": "tokens/s", "ratio": 1.5}]}}
-    html = build_html([as_source(results, 0)], lang="en")
+    html = build_html([results], lang="en")
     assert "training tokens/s · x" in html and 'id="perf"' in html
 
 
