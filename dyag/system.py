@@ -20,7 +20,8 @@ from dyag.errors import DyagError
 
 #: The kinds dyag generates: the base model, the fine-tuned adapter, retrieval, and both.
 SYSTEM_KINDS = ("base", "finetuned", "rag", "rag+finetuned")
-_PARTS = {"finetuned": "adapter", "rag": "retrieval"}
+#: The parts a kind is made of (``rag+finetuned`` has both).
+ADAPTER_PART, RETRIEVAL_PART = "finetuned", "rag"
 
 
 @dataclass(frozen=True)
@@ -48,11 +49,11 @@ class System:
 
     @property
     def uses_adapter(self) -> bool:
-        return "finetuned" in self._parts
+        return ADAPTER_PART in self._parts
 
     @property
     def uses_retrieval(self) -> bool:
-        return "rag" in self._parts
+        return RETRIEVAL_PART in self._parts
 
     @property
     def sort_key(self) -> tuple:
