@@ -1,8 +1,12 @@
 """The ``dyag`` command line: a thin front end over :mod:`dyag.api`.
 
-Each subcommand lives in ``dyag/commands/<name>.py`` and exposes
-``register(subparsers)``, which adds its parser and sets ``func(args) -> int``.
-Heavy libraries are imported inside ``func`` so ``dyag --help`` is instant.
+Each subcommand lives in a module of ``dyag/commands/`` (listed in :data:`COMMANDS` with its
+one-line help), whose docstring is the command's description and whose ``run(config: SomeConfig,
+...) -> int`` takes the configuration dataclasses whose fields are the flags
+(:func:`dyag.utils.config.add_command`). Optional module attributes: ``YAML_CONFIG`` (``--config
+FILE.yaml`` fills the first configuration), ``FLAGS`` (per-field metadata refinements), ``ACTIONS``
+(sub-subcommands: name -> (run, help)). Heavy libraries are imported inside ``run`` so ``dyag
+--help`` is instant.
 """
 
 from __future__ import annotations
@@ -14,34 +18,39 @@ import sys
 from dyag import __version__
 from dyag.errors import DyagError
 
-COMMANDS = (
-    "generate_training",
-    "models",
-    "finetune",
-    "query",
-    "score",
-    "evaluate",
-    "report",
-    "compare",
-    "init",
-)
+#: command -> (module in dyag/commands, one-line help)
+COMMANDS = {
+    "generate-training": ("generate_training", "make a French Q/A training set (and a golden test set) from a knowledge base"),
+    "models": ("models", "list the known base models, or pull one for offline use"),
+    "finetune": ("finetune", "train a LoRA adapter on a training set"),
+    "query-finetuned": ("query", "answer questions with a base model and an optional LoRA adapter"),
+    "score": ("score", "score stored predictions (BLEU, ROUGE, BERTScore, fact recall, format rules)"),
+    "evaluate-finetuned": ("evaluate", "answer a golden set with base, finetuned and RAG systems and score them"),
+    "report": ("report", "render the HTML comparison report from results JSON files"),
+    "compare": ("compare", "compare two results files (baseline, current): exit 1 on a significant regression"),
+    "init": ("init", "write a starter [tool.dyag] configuration and benchmarks/test_dyag.py here"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from dyag.utils.config import add_command
+
     parser = argparse.ArgumentParser(
         prog="dyag",
         description="Fine-tune small LLMs on a knowledge base, compare with RAG, and gate answer quality.",
     )
     parser.add_argument("--version", action="version", version=f"dyag {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    for name, (module_name, help_text) in COMMANDS.items():
         try:
-            module = importlib.import_module(f"dyag.commands.{name}")
+            module = importlib.import_module(f"dyag.commands.{module_name}")
         except ModuleNotFoundError as exc:
-            if exc.name == f"dyag.commands.{name}":
+            if exc.name == f"dyag.commands.{module_name}":
                 continue  # command not built yet
             raise
-        module.register(sub)
+        add_command(sub, name, getattr(module, "run", None), help=help_text, description=module.__doc__,
+                    yaml_config=getattr(module, "YAML_CONFIG", False), metadata=getattr(module, "FLAGS", None),
+                    actions=getattr(module, "ACTIONS", None))
     return parser
 
 

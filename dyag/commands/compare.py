@@ -14,8 +14,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from dyag.utils.config import add_command
-
 
 @dataclass
 class CompareConfig:
@@ -32,16 +30,6 @@ class CompareConfig:
     alpha: float | None = field(default=None, metadata={
         "help": "significance level of the paired tests (default: the regression gate's)"})
     json: bool = field(default=False, metadata={"help": "print the comparison as JSON instead of a table"})
-
-
-def register(subparsers) -> None:
-    add_command(
-        subparsers, "compare", run, CompareConfig,
-        help="compare two results files (baseline, current): exit 1 on a significant regression",
-        description="Paired comparison of two results JSON files, as the regression gate does: per-metric deltas "
-        "with tolerance and significance, rules that newly fail. Exit 0: no regression; 1: regression; "
-        "2: bad input.",
-    )
 
 
 def _tolerances(items: list[str]) -> dict[str, float]:

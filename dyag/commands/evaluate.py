@@ -1,5 +1,8 @@
 """``dyag evaluate-finetuned``: base vs finetuned vs RAG on a golden set, scored, in one command.
 
+Generates (batched, cached), scores (BLEU, ROUGE, BERTScore, fact recall, format rules), prints a
+comparison table and writes the results JSON (and an HTML report with --report).
+
 The generation and scoring flags are :class:`dyag.pipeline.EvaluationConfig`'s fields; what to read
 and write are :class:`EvaluateFiles`'s.
 """
@@ -11,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dyag.errors import DyagError
-from dyag.utils.config import add_command
+from dyag.pipeline import EvaluationConfig
 
 
 @dataclass
@@ -29,18 +32,7 @@ class EvaluateFiles:
     limit: int | None = field(default=None, metadata={"help": "evaluate only the first N golden cases"})
 
 
-def register(sub) -> None:
-    from dyag.pipeline import EvaluationConfig
-
-    add_command(
-        sub, "evaluate-finetuned", run, EvaluationConfig, EvaluateFiles,
-        help="answer a golden set with base, finetuned and RAG systems and score them",
-        description="Generates (batched, cached), scores (BLEU, ROUGE, BERTScore, fact recall, format rules), "
-        "prints a comparison table and writes the results JSON (and an HTML report with --report).",
-    )
-
-
-def run(config, files: EvaluateFiles) -> int:
+def run(config: EvaluationConfig, files: EvaluateFiles) -> int:
     from dyag.config import load_config
     from dyag.data.golden import read_golden
     from dyag.data.kb import read_kb, sample_kb_path

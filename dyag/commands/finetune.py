@@ -1,4 +1,7 @@
-"""``dyag finetune``: train a LoRA adapter (or reuse it from the adapter cache)."""
+"""``dyag finetune``: train a LoRA adapter with trl's SFTTrainer (or reuse it from the adapter cache).
+
+Options also load from --config FILE.yaml (flags override it).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,8 @@ import json
 from dataclasses import dataclass, field
 
 from dyag.training.config import FinetuneConfig
-from dyag.utils.config import add_command
+
+YAML_CONFIG = True  # --config FILE.yaml fills FinetuneConfig
 
 
 @dataclass
@@ -14,14 +18,6 @@ class FinetuneOutput:
     """How ``dyag finetune`` reports (the training options are :class:`FinetuneConfig`)."""
 
     json: bool = field(default=False, metadata={"help": "print the run manifest as JSON"})
-
-
-def register(sub) -> None:
-    add_command(
-        sub, "finetune", run, FinetuneConfig, FinetuneOutput, yaml_config=True,
-        help="train a LoRA adapter on a training set",
-        description="Train a LoRA adapter with trl's SFTTrainer. Options also load from --config FILE.yaml.",
-    )
 
 
 def run(config: FinetuneConfig, output: FinetuneOutput) -> int:

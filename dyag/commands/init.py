@@ -13,8 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dyag.utils.config import add_command
-
 TEST_MODULE = '''"""dyag's built-in gates on this project's catalog and golden questions ([tool.dyag] in {config})."""
 
 from dyag.suites import *  # noqa: F401,F403
@@ -62,15 +60,6 @@ class InitConfig:
         "help": "a golden set (repeatable; default: golden/questions.jsonl, to write)", "repeat": True,
         "metavar": "G.jsonl"})
     dir: str = field(default=".", metadata={"help": "the project folder (default: the current one)"})
-
-
-def register(subparsers) -> None:
-    add_command(
-        subparsers, "init", run, InitConfig,
-        help="write a starter [tool.dyag] configuration and benchmarks/test_dyag.py here",
-        description="Write a [tool.dyag] section (pyproject.toml, or dyag.toml without one) and "
-        "benchmarks/test_dyag.py in the current folder; refuses to overwrite.",
-    )
 
 
 def _toml_string(value: str) -> str:

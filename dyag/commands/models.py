@@ -1,6 +1,4 @@
-"""``dyag models``: the base-model registry.
-
-::
+"""``dyag models``: the base-model registry (shortcuts accepted by --base-model)::
 
     dyag models list            # shortcuts, sizes, and whether each loads here now
     dyag models list --json
@@ -9,12 +7,9 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from dataclasses import asdict, dataclass, field
-
-from dyag.utils.config import add_command
 
 
 @dataclass
@@ -28,15 +23,6 @@ class PullConfig:
                                 "positional": True, "metavar": "NAME"})
     allow_pickle: bool = field(default=False, metadata={
         "help": "accept pickled *.bin weights (pickle can run code; safetensors are preferred)"})
-
-
-def register(subparsers) -> argparse.ArgumentParser:
-    parser = add_command(subparsers, "models", None, help="list the known base models, or pull one for offline use",
-                         description="The base-model registry: shortcuts accepted by --base-model.")
-    actions = parser.add_subparsers(dest="models_command", metavar="ACTION")
-    add_command(actions, "list", run_list, ListConfig, help="the registered models and whether each is available here")
-    add_command(actions, "pull", run_pull, PullConfig, help="materialize an embedded model or download a hub model")
-    return parser
 
 
 def model_rows() -> list[dict]:
@@ -92,3 +78,10 @@ def _params(params_m: float | None) -> str:
     if params_m is None:
         return "-"
     return f"{params_m / 1000:.1f}B" if params_m >= 1000 else f"{params_m:g}M"
+
+
+#: dyag models ACTION: name -> (run, help)
+ACTIONS = {
+    "list": (run_list, "the registered models and whether each is available here"),
+    "pull": (run_pull, "materialize an embedded model or download a hub model"),
+}

@@ -1,4 +1,7 @@
-"""``dyag query-finetuned``: answer one question, or a file of questions in batches."""
+"""``dyag query-finetuned``: answer one question, or a file of questions in batches.
+
+Loads the model once, merges the adapter, answers in batches (greedy by default).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,6 @@ from pathlib import Path
 
 from dyag.errors import DyagError
 from dyag.inference.generator import GENERATION_BATCH
-from dyag.utils.config import add_command
 
 
 @dataclass
@@ -38,14 +40,6 @@ class QueryConfig:
     trust_remote_code: bool = field(default=False, metadata={"help": "allow model code from the hub (off by default)"})
     allow_pickle: bool = field(default=False, metadata={
         "help": "allow pickled .bin weights (safetensors only by default)"})
-
-
-def register(sub) -> None:
-    add_command(
-        sub, "query-finetuned", run, QueryConfig,
-        help="answer questions with a base model and an optional LoRA adapter",
-        description="Loads the model once, merges the adapter, answers in batches (greedy by default).",
-    )
 
 
 def read_questions(path: str) -> list[dict]:

@@ -1,13 +1,14 @@
 """``dyag report``: render the HTML comparison report from results JSON files.
 
+Merges one or more results JSON files (later files win for a system present in several) into one
+self-contained HTML report::
+
     dyag report runs/a/results.json runs/b/results.json -o reports/index.html --lang en
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-from dyag.utils.config import add_command
 
 LANGS = ("fr", "en")
 
@@ -22,15 +23,6 @@ class ReportConfig:
     lang: str = field(default="fr", metadata={"help": "report language", "choices": LANGS})
     title: str | None = field(default=None, metadata={"help": "page title (default: a title in --lang)"})
     overwrite: bool = field(default=False, metadata={"help": "replace --output even if it is not a dyag report"})
-
-
-def register(subparsers):
-    return add_command(
-        subparsers, "report", run, ReportConfig,
-        help="render the HTML comparison report from results JSON files",
-        description="Merge one or more results JSON files (later files win for a system present in "
-        "several) into one self-contained HTML report.",
-    )
 
 
 def run(config: ReportConfig) -> int:

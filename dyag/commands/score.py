@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from dyag.utils.config import add_command, positive_int
+from dyag.utils.config import positive_int
 
 
 @dataclass
@@ -30,15 +30,6 @@ class ScoreConfig:
     allow_missing: bool = field(default=False, metadata={
         "help": "score what lines up; record unknown ids and unanswered cases in results.missing"})
     quiet: bool = field(default=False, metadata={"help": "no progress bar"})
-
-
-def register(subparsers) -> None:
-    add_command(
-        subparsers, "score", run, ScoreConfig,
-        help="score stored predictions (BLEU, ROUGE, BERTScore, fact recall, format rules)",
-        description="Score predictions produced anywhere against golden answers; write the results JSON "
-        "(schema v1) and print a per-system table.",
-    )
 
 
 def _inputs(config: ScoreConfig) -> dict:

@@ -331,6 +331,22 @@ def positive_int(text: str) -> int:
 # --- commands: parse the configuration(s), then run --------------------------------------------
 
 
+def _plain(doc: str) -> str:
+    """A docstring as terminal text: dedented, without reStructuredText's roles, quotes and ``::``."""
+    import inspect
+    import re
+
+    text = re.sub(r":\w+:`([^`]*)`", r"\1", inspect.cleandoc(doc))  # :func:`name` -> name
+    return text.replace("``", "").replace("::\n", ":\n")
+
+
+def run_configs(run: Callable[..., int]) -> tuple[type, ...]:
+    """The configuration dataclasses ``run`` takes: its annotated parameters, in order."""
+    hints = typing.get_type_hints(run)
+    hints.pop("return", None)
+    return tuple(hints.values())
+
+
 def add_command(
     subparsers: Any,
     name: str,
@@ -340,35 +356,44 @@ def add_command(
     description: str | None = None,
     yaml_config: bool = False,
     metadata: Mapping[str, Mapping] | None = None,
+    actions: Mapping[str, tuple[Callable[..., int], str]] | None = None,
 ) -> argparse.ArgumentParser:
-    """A subcommand whose flags are the fields of ``configs``; ``run(*instances)`` gets them built.
+    """A subcommand whose flags are the fields of ``configs`` (default: ``run``'s annotated parameters);
+    ``run(*instances)`` gets them built. ``description`` may be a docstring (its ``rst`` quotes are dropped).
 
     With ``yaml_config``, ``--config FILE.yaml`` fills the first configuration (flags override it).
-    Without ``run``, the command prints its help and exits 2 (a group of subcommands).
+    ``actions`` (name -> (run, help)) makes a group of subcommands; the group alone prints its help, exit 2.
 
     >>> sub = argparse.ArgumentParser(prog="x").add_subparsers()
     >>> @dataclass
     ... class Hello:
     ...     name: str = field(metadata={"help": "who", "positional": True})
-    >>> p = add_command(sub, "hello", lambda c: print("hi", c.name) or 0, Hello, help="say hello")
-    >>> p.parse_args(["you"]).func(p.parse_args(["you"]))
+    >>> def hello(config: Hello) -> int:
+    ...     return print("hi", config.name) or 0
+    >>> args = add_command(sub, "hello", hello, help="say hello").parse_args(["you"])
+    >>> args.func(args)
     hi you
     0
     """
-    parser = subparsers.add_parser(name, help=help, description=description or help)
+    parser = subparsers.add_parser(name, help=help, description=_plain(description or help),
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
     if yaml_config:
         parser.add_argument("--config", metavar="FILE.yaml", help="read these options from a YAML file (flags override it)")
+    configs = configs or (run_configs(run) if run else ())
     add_dataclass_arguments(parser, *configs, metadata=metadata)
+    if actions:
+        group = parser.add_subparsers(dest=f"{name}_command", metavar="ACTION")
+        for action, (action_run, action_help) in actions.items():
+            add_command(group, action, action_run, help=action_help)
 
     def func(args: argparse.Namespace) -> int:
         if run is None:
             parser.print_help()
             return 2
-        first_file = getattr(args, "config", None) if yaml_config else None
-        built = [build_config(cls, args, config_file=first_file if i == 0 else None, metadata=metadata)
+        config_file = getattr(args, "config", None) if yaml_config else None
+        built = [build_config(cls, args, config_file=config_file if i == 0 else None, metadata=metadata)
                  for i, cls in enumerate(configs)]
         return run(*built)
 
     parser.set_defaults(func=func)
     return parser
-
