@@ -1,7 +1,8 @@
 """dyag's pytest plugin: benchmark suites parameterized over base models.
 
 Hooks only; the state lives in :class:`dyag.session.DyagSession`, registered with
-the plugin manager as ``dyag_session``. Options (also ``dyag_*`` ini keys)::
+the plugin manager as ``dyag_session``. Options (also ``dyag_*`` ini keys), one per
+:class:`dyag.session.SessionOptions` field (its metadata: help, spelling, choices; its default)::
 
     --dyag-models a,b          base models (default: the embedded ones)
     --dyag-profile quick|full  how much to train and ask

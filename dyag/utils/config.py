@@ -36,7 +36,7 @@ import dataclasses
 import os
 import types
 import typing
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field  # noqa: F401  (the doctest above)
 from pathlib import Path
 from typing import Any
