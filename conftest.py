@@ -1,5 +1,5 @@
-"""Fixtures shared by ``tests/`` and ``benchmarks/``: an isolated dyag home, the sample catalog,
-a small training file and a CLI runner.
+"""Fixtures shared by ``tests/`` and ``benchmarks/``: an isolated dyag home (optionally with the
+user's materialized models), the sample catalog, a small training file and a CLI runner.
 
 The dyag plugin itself is registered by its ``pytest11`` entry point (pyproject.toml); it is
 not listed in ``pytest_plugins`` here, which would register it twice.
@@ -11,7 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from dyag.utils.paths import dyag_home
 from tests.helpers import TRAIN_ROWS, Cli
+
+# The models already materialized in the user's dyag home, read when pytest starts: before any
+# test's isolated_home changes DYAG_HOME.
+USER_MODELS = dyag_home() / "models"
 
 # Where the Hugging Face libraries would look for a cache or a token; an isolated home has neither.
 HF_LOCATIONS = ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH",
@@ -33,6 +38,16 @@ def isolated_home(tmp_path, monkeypatch) -> Path:
     for name in HF_LOCATIONS:
         monkeypatch.delenv(name, raising=False)
     return home
+
+
+@pytest.fixture()
+def home_with_models(isolated_home) -> Path:
+    """``isolated_home`` whose ``models/`` is the user's dyag home's (linked, when it exists), so that
+    tiny-random and the embedded models are not rebuilt (a fresh build of tiny-random takes ~10 s on 2 cores)."""
+    isolated_home.mkdir()
+    if USER_MODELS.is_dir():
+        (isolated_home / "models").symlink_to(USER_MODELS, target_is_directory=True)
+    return isolated_home
 
 
 @pytest.fixture(scope="module")

@@ -9,25 +9,11 @@ from pathlib import Path
 import pytest
 
 from dyag.utils.atomic import atomic_write_jsonl
-from dyag.utils.paths import dyag_home
 from tests.helpers import hosting_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 
 ROWS = hosting_rows(6, grow=" et sauvegardée")  # answers of different lengths
-
-
-# The models already materialized in the user's dyag home, read at import: before any test's isolated_home.
-USER_MODELS = dyag_home() / "models"
-
-
-@pytest.fixture()
-def home_with_models(isolated_home) -> Path:
-    """The shared ``isolated_home`` whose models are the already materialized ones (no rebuild)."""
-    isolated_home.mkdir()
-    if USER_MODELS.is_dir():
-        (isolated_home / "models").symlink_to(USER_MODELS, target_is_directory=True)
-    return isolated_home
 
 
 @pytest.mark.slow

@@ -213,3 +213,68 @@ def test_precision_auto_follows_the_device(monkeypatch):
         dev.training_precision("fp16", cpu)
     with pytest.raises(DyagError, match="--precision must be one of auto, fp32, bf16"):
         FinetuneConfig(dataset="d.jsonl", output="o", precision="int8")
+
+
+# --- training learns ------------------------------------------------------------------------------
+
+FACT = "GIDAF est hébergée par le Datacenter de Lyon."
+FACT_QUESTIONS = ["Qui héberge GIDAF ?", "Où est hébergée GIDAF ?", "Quel est l'hébergeur de GIDAF ?",
+                  "GIDAF est hébergée où ?"]
+
+
+def _answer_nll(generator, question: str, answer: str) -> float:
+    """Mean negative log-likelihood (nats per token) of ``answer`` and its end of turn, after ``question``."""
+    import torch
+
+    tok = generator.tokenizer
+    prompt = generator.render(generator.messages(question))
+    prompt_ids = tok(prompt, add_special_tokens=False)["input_ids"]
+    ids = tok(prompt + answer + "<|im_end|>", add_special_tokens=False)["input_ids"]
+    assert ids[: len(prompt_ids)] == prompt_ids
+    with torch.no_grad():
+        logits = generator.model(torch.tensor([ids])).logits[0].float()
+    logprobs = torch.log_softmax(logits[:-1], dim=-1)
+    targets = torch.tensor(ids[1:])
+    token_nll = -logprobs[torch.arange(len(targets)), targets]
+    return token_nll[len(prompt_ids) - 1:].mean().item()
+
+
+def _common_prefix(a: str, b: str) -> int:
+    return next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+
+
+def test_training_lowers_the_loss_and_the_adapter_recalls_the_trained_answer(home_with_models, tmp_path):
+    """One fact asked four ways, repeated: 16 steps of LoRA on tiny-random must learn it.
+
+    tiny-random's tied embeddings are tiny (std 0.02, 64 dims) and LoRA leaves them and the final norm
+    frozen, so its logits stay small: the loss can only fall by a few nats from ln(49152) = 10.8, but the
+    greedy answer (the argmax) is learnt exactly.
+    """
+    from dyag.inference.generator import load_model
+    from dyag.training.sft import finetune
+    from dyag.utils.atomic import atomic_write_jsonl
+
+    rows = [{"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": FACT}]}
+            for q in FACT_QUESTIONS]
+    data = atomic_write_jsonl(tmp_path / "fact.jsonl", rows * 4)
+    result = finetune(_config(data, tmp_path / "out", max_steps=16, lora_rank=16, lora_dropout=0.0,
+                              precision="fp32", force_cpu=True), progress=False)
+    metrics = result.metrics
+    assert metrics["steps"] == 16
+
+    base = load_model("tiny-random", force_cpu=True)
+    tuned = load_model("tiny-random", result.adapter_dir, force_cpu=True)
+    # (a) The loss fell. LoRA starts as the identity (B = 0): the first step's loss is the base model's NLL.
+    base_nll = [_answer_nll(base, q, FACT) for q in FACT_QUESTIONS]
+    tuned_nll = [_answer_nll(tuned, q, FACT) for q in FACT_QUESTIONS]
+    assert min(base_nll) > 10.5, base_nll  # about ln(vocabulary): the base model knows nothing
+    assert metrics["final_loss"] < metrics["train_loss"] < max(base_nll), metrics
+    assert metrics["final_loss"] < min(base_nll) - 0.5, (metrics, base_nll)
+    assert max(tuned_nll) < min(base_nll) - 0.5, (tuned_nll, base_nll)
+
+    # (b) The trained answer is recalled: greedy decoding with the adapter reproduces it (stopping right after
+    # it is not always learnt in 16 steps); the base model does not.
+    tuned_answers = tuned.answer(FACT_QUESTIONS, max_new_tokens=16, system_prompt=None)
+    base_answers = base.answer(FACT_QUESTIONS, max_new_tokens=16, system_prompt=None)
+    assert all(a.startswith(FACT) for a in tuned_answers), tuned_answers
+    assert all(_common_prefix(a, FACT) < len(FACT) // 4 for a in base_answers), base_answers
