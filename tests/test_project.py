@@ -7,15 +7,13 @@ Each test builds a project in a temporary folder and runs `dyag` and `pytest` th
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from dyag.data.kb import sample_kb_path
 from dyag.utils.atomic import sha256_file
+from tests.helpers import Cli, CliResult, child_env
 
 # A catalog of the team's own: two of the sample's applications under other names, so that what
 # the run trains on and answers can only come from this file.
@@ -60,26 +58,25 @@ def project(tmp_path):
     return root
 
 
-def _env(home: Path) -> dict:
-    env = {**os.environ, "DYAG_HOME": str(home)}
-    for key in ("PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER", "PYTHONPATH"):
-        env.pop(key, None)
+def _env(root: Path) -> dict:
+    """The team's environment: its own dyag home beside the project, and no PYTHONPATH into dyag's checkout."""
+    env = child_env(DYAG_HOME=str(root.parent / "home"))
+    env.pop("PYTHONPATH", None)
     return env
 
 
-def _run(root: Path, *argv: str) -> subprocess.CompletedProcess:
-    return subprocess.run(list(argv), cwd=root, env=_env(root.parent / "home"), capture_output=True, text=True,
-                          timeout=900)
+def _dyag(root: Path, *argv: str) -> CliResult:
+    return Cli.spawn(*argv, cwd=root, env=_env(root))
 
 
-def _pytest(root: Path, *args: str) -> subprocess.CompletedProcess:
-    return _run(root, sys.executable, "-m", "pytest", "benchmarks", "-q", "-p", "no:cacheprovider", *args)
+def _pytest(root: Path, *args: str) -> CliResult:
+    return Cli.spawn("benchmarks", "-q", "-p", "no:cacheprovider", *args, module="pytest", cwd=root, env=_env(root))
 
 
 def _configure(root: Path) -> None:
     """dyag init, then the team's choices: tiny-random, two systems, its thresholds."""
-    proc = _run(root, sys.executable, "-m", "dyag.cli", "init", "--kb", "catalog.jsonl", "--golden", "golden.jsonl")
-    assert proc.returncode == 0, proc.stderr
+    proc = _dyag(root, "init", "--kb", "catalog.jsonl", "--golden", "golden.jsonl")
+    assert proc.rc == 0, proc.err
     text = (root / "pyproject.toml").read_text(encoding="utf-8")
     text = text.replace('models = ["smollm2:135m"]', 'models = ["tiny-random"]')
     text = text.replace('systems = ["base", "finetuned", "rag"]', 'systems = ["base", "finetuned"]')
@@ -93,7 +90,7 @@ def test_a_project_trains_on_its_catalog_gates_against_its_baseline_and_compares
     assert (project / "benchmarks" / "test_dyag.py").read_text(encoding="utf-8").count("from dyag.suites import *")
 
     first = _pytest(project, "--dyag-update-baseline", "--dyag-report", "reports/index.html")
-    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
+    assert first.rc == 0, first.out[-3000:] + first.err[-2000:]
     baselines = sorted((project / "golden" / "baselines").glob("tiny-random.*.json"))
     assert len(baselines) == 1, "the baseline is written into the project's own folder"
     results = json.loads((project / "reports" / "index.json").read_text(encoding="utf-8"))
@@ -104,12 +101,12 @@ def test_a_project_trains_on_its_catalog_gates_against_its_baseline_and_compares
     assert "ZORBA" in train_rows and "QUIXO" in train_rows and "GIDAF" not in train_rows, "trained on the catalog"
 
     second = _pytest(project, "--dyag-require-baseline")
-    assert second.returncode == 0, second.stdout[-3000:]
-    assert "same environment" in second.stdout and "tiny-random" in second.stdout
+    assert second.rc == 0, second.out[-3000:]
+    assert "same environment" in second.out and "tiny-random" in second.out
 
-    compare = _run(project, sys.executable, "-m", "dyag.cli", "compare", str(baselines[0]), "reports/index.json")
-    assert compare.returncode == 0, compare.stdout + compare.stderr
-    assert "OK: no significant regression" in compare.stdout
+    compare = _dyag(project, "compare", str(baselines[0]), "reports/index.json")
+    assert compare.rc == 0, compare.out + compare.err
+    assert "OK: no significant regression" in compare.out
 
 
 @pytest.mark.parametrize(("edit", "message"), [
@@ -124,9 +121,9 @@ def test_configuration_errors_are_one_line_usage_errors_before_anything_trains(p
     path = project / "pyproject.toml"
     path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
     proc = _pytest(project)
-    assert proc.returncode == 4, proc.stdout[-2000:] + proc.stderr[-2000:]
-    errors = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(errors) == 1 and message in errors[0] and "pyproject.toml" in errors[0], proc.stderr
+    assert proc.rc == 4, proc.out[-2000:] + proc.err[-2000:]
+    errors = [line for line in proc.err.splitlines() if line.strip()]
+    assert len(errors) == 1 and message in errors[0] and "pyproject.toml" in errors[0], proc.err
     assert not (project.parent / "home").exists(), "nothing trained or written"
 
 
@@ -134,20 +131,20 @@ def test_an_empty_golden_file_is_a_usage_error(project):
     _configure(project)
     (project / "golden.jsonl").write_text("", encoding="utf-8")
     proc = _pytest(project)
-    assert proc.returncode == 4 and "golden.jsonl" in proc.stderr, proc.stderr
+    assert proc.rc == 4 and "golden.jsonl" in proc.err, proc.err
     assert not (project.parent / "home").exists()
 
 
 def test_init_refuses_to_overwrite_and_writes_dyag_toml_without_pyproject(tmp_path, project):
     _configure(project)
-    again = _run(project, sys.executable, "-m", "dyag.cli", "init")
-    assert again.returncode == 2 and "already has a [tool.dyag] section" in again.stderr
+    again = _dyag(project, "init")
+    assert again.rc == 2 and "already has a [tool.dyag] section" in again.err
     bare = tmp_path / "bare"
     bare.mkdir()
-    proc = _run(bare, sys.executable, "-m", "dyag.cli", "init")
-    assert proc.returncode == 0, proc.stderr
+    proc = _dyag(bare, "init")
+    assert proc.rc == 0, proc.err
     assert 'kb = "sample"' in (bare / "dyag.toml").read_text(encoding="utf-8")
-    assert _run(bare, sys.executable, "-m", "dyag.cli", "init").returncode == 2
+    assert _dyag(bare, "init").rc == 2
     from dyag.config import load_config
 
     (bare / "golden").mkdir()
@@ -162,12 +159,12 @@ def test_the_cli_reads_the_same_configuration(project):
     path = project / "pyproject.toml"
     path.write_text(path.read_text(encoding="utf-8").replace("[tool.dyag]\n", "[tool.dyag]\nmodel = 1\n"),
                     encoding="utf-8")
-    proc = _run(project, sys.executable, "-m", "dyag.cli", "evaluate-finetuned", "--systems", "base",
+    proc = _dyag(project, "evaluate-finetuned", "--systems", "base",
                 "--base-model", "tiny-random", "--output", "out.json")
-    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "unknown key [tool.dyag].model" in proc.stderr
+    assert proc.rc == 2 and proc.err.count("\n") == 1 and "unknown key [tool.dyag].model" in proc.err
     bare = project.parent / "bare"
     bare.mkdir()
-    proc = _run(bare, sys.executable, "-m", "dyag.cli", "evaluate-finetuned", "--systems", "base",
+    proc = _dyag(bare, "evaluate-finetuned", "--systems", "base",
                 "--base-model", "tiny-random", "--output", "out.json")
-    assert proc.returncode == 2 and "--golden is required" in proc.stderr
+    assert proc.rc == 2 and "--golden is required" in proc.err
     assert not (bare / "out.json").exists()
