@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import Cli, CliResult, child_env
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 
@@ -97,8 +99,9 @@ def project(tmp_path) -> Path:
     return tmp_path
 
 
-def _bench_argv(project: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "pytest", str(ROOT / "benchmarks" / "test_dyag.py"), "-k", "regression", "-q",
+def _bench_args(project: Path, *extra: str) -> list[str]:
+    """``pytest``'s arguments for the regression gate of dyag's benchmark on tiny-random, in ``project``."""
+    return [str(ROOT / "benchmarks" / "test_dyag.py"), "-k", "regression", "-q",
             "-p", "no:cacheprovider",
             "-c", str(ROOT / "pyproject.toml"), "--dyag-models", "tiny-random", "--dyag-systems", "base",
             "--dyag-golden", str(project / "golden.jsonl"), "--dyag-baseline", str(project / "baselines"),
@@ -106,24 +109,20 @@ def _bench_argv(project: Path, *extra: str) -> list[str]:
 
 
 def _env(project: Path, **extra: str) -> dict:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(project / "plugins"), str(ROOT)]), **extra}
-    env.pop("PYTEST_XDIST_WORKER", None)
-    env.pop("PYTEST_ADDOPTS", None)
-    return env
+    return child_env(PYTHONPATH=os.pathsep.join([str(project / "plugins"), str(ROOT)]), **extra)
 
 
-def _run(project: Path, *extra: str) -> subprocess.CompletedProcess:
-    proc = subprocess.run(_bench_argv(project, *extra), cwd=project, env=_env(project), capture_output=True, text=True,
-                          timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc
+def _run(project: Path, *extra: str) -> CliResult:
+    result = Cli.spawn(*_bench_args(project, *extra), module="pytest", cwd=project, env=_env(project), timeout=900)
+    assert result.rc == 0, result.out[-3000:] + result.err[-3000:]
+    return result
 
 
 def _kill_while_writing(project: Path, filename: str, *extra: str) -> None:
     marker = project / f"hang-{filename}"
     env = _env(project, DYAG_TEST_HANG_ON=filename, DYAG_TEST_HANG_MARKER=str(marker))
-    proc = subprocess.Popen([*_bench_argv(project, *extra), "-p", "dyag_hang"], cwd=project, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", *_bench_args(project, *extra), "-p", "dyag_hang"],
+                            cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 900
         while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
@@ -148,7 +147,7 @@ def test_sigkill_while_writing_the_baseline_or_the_report_keeps_the_previous_fil
 
     _run(project, "--dyag-update-baseline")
     previous = json.loads(baseline.read_text(encoding="utf-8"))
-    previous["note"] = "the previous baseline"
+    previous["run"]["note"] = "the previous baseline"  # the run block keeps keys it does not name
     baseline.write_text(json.dumps(previous), encoding="utf-8")
     report.write_text(report.read_text(encoding="utf-8").replace("</body>", "<!-- previous report --></body>"),
                       encoding="utf-8")
@@ -156,7 +155,7 @@ def test_sigkill_while_writing_the_baseline_or_the_report_keeps_the_previous_fil
 
     # 1. Killed between writing the new baseline's temporary file and moving it into place.
     _kill_while_writing(project, baseline.name, "--dyag-update-baseline")
-    assert json.loads(baseline.read_text(encoding="utf-8"))["note"] == "the previous baseline"
+    assert json.loads(baseline.read_text(encoding="utf-8"))["run"]["note"] == "the previous baseline"
     assert _visible(project / "baselines") == [baseline.name], "a half-written baseline is visible"
     assert report.read_bytes() == report_before
 
@@ -167,23 +166,24 @@ def test_sigkill_while_writing_the_baseline_or_the_report_keeps_the_previous_fil
     json.loads((project / "report" / "index.json").read_text(encoding="utf-8"))  # whole, old or new
 
     # 3. The next run starts cleanly: it compares against the intact baseline and writes a new report.
-    proc = _run(project)
-    assert "1 passed" in proc.stdout
+    result = _run(project)
+    assert "1 passed" in result.out
     assert report.read_bytes() != report_before and b"previous report" not in report.read_bytes()
-    assert json.loads(baseline.read_text(encoding="utf-8"))["note"] == "the previous baseline"
+    assert json.loads(baseline.read_text(encoding="utf-8"))["run"]["note"] == "the previous baseline"
 
 
+@pytest.mark.slow  # 112 s on 2 cores (four workers materialize, train and generate)
 def test_four_workers_on_one_model_train_once_materialize_once_and_merge_every_result(project, isolated_home):
     (project / "test_workers.py").write_text(WORKER_TESTS, encoding="utf-8")
     counts = project / "counts.txt"
-    argv = [sys.executable, "-m", "pytest", "test_workers.py", str(ROOT / "benchmarks" / "test_dyag.py"), "-q",
+    args = ["test_workers.py", str(ROOT / "benchmarks" / "test_dyag.py"), "-q",
             "-p", "no:cacheprovider", "-p", "dyag_count", "-c", str(ROOT / "pyproject.toml"), "-n", "4",
             "--dyag-models", "tiny-random", "--dyag-systems", "base,finetuned",
             "--dyag-golden", str(project / "golden.jsonl"), "--dyag-report", str(project / "r" / "index.html")]
-    proc = subprocess.run(argv, cwd=project, env=_env(project, DYAG_TEST_COUNTS=str(counts)), capture_output=True,
-                          text=True, timeout=1200)
-    output = proc.stdout[-4000:] + proc.stderr[-2000:]
-    assert proc.returncode in (0, 1), output  # tiny-random's answers are garbage: quality gates may fail
+    result = Cli.spawn(*args, module="pytest", cwd=project, env=_env(project, DYAG_TEST_COUNTS=str(counts)),
+                       timeout=1200)
+    output = result.out[-4000:] + result.err[-2000:]
+    assert result.rc in (0, 1), output  # tiny-random's answers are garbage: quality gates may fail
 
     events = counts.read_text(encoding="utf-8").split("\n")
     assert sum(e.startswith("train ") for e in events) == 1, events
