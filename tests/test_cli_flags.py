@@ -93,8 +93,7 @@ def test_perf_flags_come_from_perf_config(monkeypatch):
         parse_args(["--sections", "nope"])
 
 
-def test_plugin_options_read_flags_then_ini_then_dataclass_defaults(pytester, tmp_path, monkeypatch):
-    monkeypatch.setenv("DYAG_HOME", str(tmp_path / "home"))
+def test_plugin_options_read_flags_then_ini_then_dataclass_defaults(pytester, isolated_home):
     pytester.makeini("[pytest]\ndyag_models = tiny-random\ndyag_seed = 7\ndyag_no_cache = true\n")
     pytester.makepyfile(test_options="""
         def test_options(request):
