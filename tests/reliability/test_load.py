@@ -31,8 +31,8 @@ def test_scoring_ten_thousand_predictions_stays_in_bounded_memory():
         peak = (tracemalloc.get_traced_memory()[1] - before) / 1e6
     finally:
         tracemalloc.stop()
-    assert len(results["cases"]) == N
-    assert {c["id"] for c in results["cases"]} == {c["id"] for c in cases}
-    scores = [c["score"] for c in results["cases"]]
+    assert len(results.cases) == N
+    assert {c.id for c in results.cases} == {c["id"] for c in cases}
+    scores = [c.score for c in results.cases]
     assert all(0.0 <= s <= 10.0 for s in scores) and max(scores) > min(scores)
     assert peak < PEAK_BUDGET_MB, f"scoring {N} predictions peaked at {peak:.0f} MB of Python allocations"

@@ -101,7 +101,7 @@ def test_embedded_path_runs_end_to_end_without_network(online_mode, no_network, 
     ok("score", "--predictions", preds, "--golden", golden, "--kb", sample_kb_path(), "--quiet",
        "--output", results)
     scored = json.loads(results.read_text(encoding="utf-8"))
-    assert scored["schema_version"] == 1
+    assert scored["schema_version"] == 2
     assert len(scored["cases"]) == len(golden_ids)
     assert all(c["metrics"].get("bertscore_f1") is not None for c in scored["cases"])  # the packaged encoder ran
 
