@@ -28,8 +28,8 @@ def test_perf_benchmark_writes_pairs_and_tables(home_with_models, tmp_path, monk
         growth_predictions=(4, 8), sections=("train", "generate", "matmul", "growth"), output=str(out),
     )
     doc = run_perf(config, tmp_path / "work", log=lambda *_: None)
-    on_disk = json.loads(out.read_text(encoding="utf-8"))
-    assert on_disk["pairs"] == doc["pairs"]
+    on_disk = json.loads(out.read_text(encoding="utf-8"))["perf"]
+    assert [{k: p.get(k) for k in q} for p, q in zip(on_disk["pairs"], doc["pairs"])] == doc["pairs"]
     assert {"machine", "settings", "pairs", "training", "generation", "matmul", "flops", "memory",
             "growth_training", "growth_scoring", "targets"} <= set(on_disk)
     assert on_disk["machine"]["cores"] >= 1
@@ -47,6 +47,10 @@ def test_perf_benchmark_writes_pairs_and_tables(home_with_models, tmp_path, monk
     assert [r["predictions"] for r in on_disk["growth_scoring"]] == [4, 8]
     assert on_disk["matmul"]["float32_gflops"] > 0
     assert "training tokens/s · tiny-random" in format_table(on_disk)
+    from dyag.report.render import build_html
+
+    html = build_html([out], lang="en")  # the written file is a results document the report renders
+    assert "training tokens/s · tiny-random" in html and 'id="perf"' in html
 
 
 def test_perf_json_renders_in_the_html_report(tmp_path):

@@ -16,7 +16,7 @@ Sections (``--sections``, default all):
 Peak RSS of training and evaluation comes from the same children. A and B alternate
 (A B, B A, ...) over ``--reps`` repetitions; the table shows medians and ratios A/B.
 Output: the table, and ``reports/perf.json`` (``{"machine", "pairs", ...}``), which the
-HTML report shows when it is put under ``results["perf"]``.
+HTML report shows: the file is a results document whose ``perf`` block holds the figures.
 
     python -m benchmarks.perf --quick
     python -m benchmarks.perf --reps 3 --models smollm2:135m,gemma3:270m
@@ -403,16 +403,25 @@ def parse_args(argv=None) -> tuple[PerfConfig, PerfRun]:
     return config, run
 
 
-def run_perf(config: PerfConfig, workdir: Path | None = None, log=print) -> dict:
-    """Run the benchmark and write ``config.output``; returns the perf document."""
-    from dyag.utils.atomic import atomic_write_json
+def write_perf(path: str | Path, doc: dict) -> Path:
+    """``doc`` as the ``perf`` block of a results document (what ``dyag report`` renders)."""
+    import datetime
 
+    from dyag import results
+
+    run = results.Run(created=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                      machine=doc["machine"], command=doc.get("command"))
+    return results.write(path, results.Results(run=run, perf=results.Perf(**doc)))
+
+
+def run_perf(config: PerfConfig, workdir: Path | None = None, log=print) -> dict:
+    """Run the benchmark and write ``config.output`` (a results document); returns the perf document."""
     if workdir is None:
         with tempfile.TemporaryDirectory(prefix="dyag-perf-") as tmp:
             return run_perf(config, Path(tmp), log)
     workdir.mkdir(parents=True, exist_ok=True)
-    doc = Perf(config, workdir, log).run(checkpoint=lambda d: atomic_write_json(config.output, d))
-    atomic_write_json(config.output, doc)
+    doc = Perf(config, workdir, log).run(checkpoint=lambda d: write_perf(config.output, d))
+    write_perf(config.output, doc)
     return doc
 
 
@@ -420,9 +429,7 @@ def main(argv=None) -> int:
     config, run = parse_args(argv)
     doc = run_perf(config, Path(run.workdir) if run.workdir else None)
     doc["command"] = shlex.join(["python", "-m", "benchmarks.perf", *(sys.argv[1:] if argv is None else argv)])
-    from dyag.utils.atomic import atomic_write_json
-
-    atomic_write_json(config.output, doc)
+    write_perf(config.output, doc)
     print()
     print(format_table(doc))
     print(f"\nwrote {config.output}")
