@@ -6,6 +6,8 @@ from __future__ import annotations
 import tracemalloc
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 N = 10_000
 #: measured: 75 MB traced peak for 10,000 predictions (about 3 KB of results per case, kept);
@@ -13,6 +15,7 @@ N = 10_000
 PEAK_BUDGET_MB = 250
 
 
+@pytest.mark.slow  # 42 s and 51 s with -n 2 (tracemalloc slows scoring several times)
 def test_scoring_ten_thousand_predictions_stays_in_bounded_memory():
     from benchmarks.perf.growth import synthetic_predictions
     from dyag.data.kb import read_kb, sample_kb_path
