@@ -141,7 +141,7 @@ def _visible(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
 
 
-@pytest.mark.slow  # 70 s with -n 2 (five benchmark runs in child processes)
+@pytest.mark.slow  # 70 s with -n 2 (four benchmark runs in child processes)
 def test_sigkill_while_writing_the_baseline_or_the_report_keeps_the_previous_files(project, isolated_home):
     baseline = project / "baselines" / "tiny-random.cpu-untrained.json"  # base system only: no adapter
     report = project / "report" / "index.html"
