@@ -4,7 +4,7 @@ Each subcommand lives in a module of ``dyag/commands/`` (listed in :data:`COMMAN
 one-line help), whose docstring is the command's description and whose ``run(config: SomeConfig,
 ...) -> int`` takes the configuration dataclasses whose fields are the flags
 (:func:`dyag.utils.config.add_command`). Optional module attributes: ``YAML_CONFIG`` (``--config
-FILE.yaml`` fills the first configuration), ``FLAGS`` (per-field metadata refinements), ``ACTIONS``
+FILE.yaml`` fills the first configuration), ``ACTIONS``
 (sub-subcommands: name -> (run, help)). Heavy libraries are imported inside ``run`` so ``dyag
 --help`` is instant.
 """
@@ -49,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
                 continue  # command not built yet
             raise
         add_command(sub, name, getattr(module, "run", None), help=help_text, description=module.__doc__,
-                    yaml_config=getattr(module, "YAML_CONFIG", False), metadata=getattr(module, "FLAGS", None),
+                    yaml_config=getattr(module, "YAML_CONFIG", False),
                     actions=getattr(module, "ACTIONS", None))
     return parser
 

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 from dyag.data.generate import GenerateConfig
 
-#: how GenerateConfig's fields look here: the knowledge base is the positional KB, ratios a TRAIN,VAL,TEST flag
-FLAGS = {"kb": {"cli": True, "positional": True, "metavar": "KB"}, "ratios": {"cli": True, "metavar": "TRAIN,VAL,TEST"}}
-
 
 def run(config: GenerateConfig) -> int:
     from dyag.data.generate import generate_training

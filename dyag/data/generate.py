@@ -39,7 +39,8 @@ class GenerateConfig:
     """What ``dyag generate-training`` does; each field is one CLI flag."""
 
     kb: str | Path = field(
-        metadata={"help": "knowledge base JSONL (one application a line), or 'sample' for the packaged catalog", "cli": False}
+        metadata={"help": "knowledge base JSONL (one application a line), or 'sample' for the packaged catalog",
+                  "positional": True, "metavar": "KB"}
     )
     output: Path = field(
         metadata={"help": "output JSONL; with --split, <stem>_train/_val/_test/_test_golden.jsonl are written beside it"}
@@ -49,7 +50,7 @@ class GenerateConfig:
     seed: int = field(default=42, metadata={"help": "random seed for sampling, phrasing and splitting"})
     split: bool = field(default=False, metadata={"help": "write train/val/test files split by (application, field)"})
     ratios: tuple[float, float, float] = field(
-        default=(0.8, 0.1, 0.1), metadata={"help": "train,val,test shares, summing to 1 (default: 0.8,0.1,0.1)", "cli": False}
+        default=(0.8, 0.1, 0.1), metadata={"help": "train,val,test shares, summing to 1", "metavar": "TRAIN,VAL,TEST"}
     )
     system_prompt: str | None = field(
         default=DEFAULT_SYSTEM_PROMPT,
