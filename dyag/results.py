@@ -67,6 +67,8 @@ class Case(_Model):
     facts: list[str] = Field(default_factory=list, description="golden facts the answer should state")
     tags: list[str] = Field(default_factory=list, description="golden tags")
     expect: str | None = Field(None, description='`"unknown"` for questions about things absent from the catalog')
+    split: str = Field("unspecified", description="`seen`, `paraphrase`, `unseen`, `unknown` or `unspecified` "
+                                                  "(see the golden set's `split`)")
     meta: dict[str, Any] = Field(default_factory=dict,
                                  description="the prediction's meta (`retrieved`, `tokens`, `finish_reason`, `latency_s`...)")
     metrics: dict[str, float | None] = Field(default_factory=dict,

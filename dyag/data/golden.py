@@ -20,6 +20,11 @@ from dyag.utils.jsonl import iter_jsonl, require_field, shown
 
 #: Values of ``expect``: ``unknown`` marks a question about something absent from the KB.
 EXPECT_VALUES: tuple[str, ...] = ("unknown",)
+#: What a case measures. ``seen``: a phrasing the adapter was trained on; ``paraphrase``: a held-out
+#: phrasing of a trained fact; ``unseen``: a catalog fact the training set does not contain;
+#: ``unknown``: an application absent from the catalog (the right answer says it does not know);
+#: ``unspecified``: not said (a case with ``expect: unknown`` and no split is ``unknown``).
+SPLITS: tuple[str, ...] = ("seen", "paraphrase", "unseen", "unknown", "unspecified")
 
 
 @dataclass
@@ -34,12 +39,19 @@ class GoldenCase:
     lang: str = "fr"
     tags: list[str] = field(default_factory=list)
     expect: str | None = None
+    split: str = "unspecified"
+
+    def __post_init__(self):
+        if self.split == "unspecified" and self.expect == "unknown":
+            self.split = "unknown"
 
     def to_dict(self) -> dict:
-        """The JSON object of one golden line (``expect`` only when set)."""
+        """The JSON object of one golden line (``expect`` only when set, ``split`` when specified)."""
         data = asdict(self)
         if data["expect"] is None:
             del data["expect"]
+        if data["split"] == "unspecified":
+            del data["split"]
         return data
 
 
@@ -76,6 +88,10 @@ def golden_case_from_dict(obj: dict, *, path: str | os.PathLike = "<golden>", li
     if expect is not None and expect not in EXPECT_VALUES:
         raise DyagError(f"{path}:{lineno}: field 'expect' must be one of {', '.join(EXPECT_VALUES)} or null, got {expect!r}")
     values["expect"] = expect
+    split = obj.get("split", "unspecified")
+    if split not in SPLITS:
+        raise DyagError(f"{path}:{lineno}: field 'split' must be one of {', '.join(SPLITS)}, got {split!r}")
+    values["split"] = split
     return GoldenCase(**values)
 
 

@@ -34,6 +34,7 @@ class CaseView:
     lang: str = "fr"
     tags: tuple[str, ...] = ()
     expect: str | None = None
+    split: str = "unspecified"
 
 
 def as_case(case: Any) -> CaseView:
@@ -52,6 +53,7 @@ def as_case(case: Any) -> CaseView:
         lang=get("lang", "fr") or "fr",
         tags=tuple(get("tags", ()) or ()),
         expect=get("expect", None),
+        split=get("split", None) or ("unknown" if get("expect", None) == "unknown" else "unspecified"),
     )
 
 

@@ -275,6 +275,7 @@ def score_predictions(
         cases_out.append({
             "id": case.id, "system": system, "question": case.question, "reference": case.reference,
             "answer": answer, "facts": list(case.facts), "tags": list(case.tags), "expect": case.expect,
+            "split": case.split,
             "meta": pred["meta"],
             "metrics": {k: _round(v) for k, v in values.items()},
             "rules": rule_results,
