@@ -215,8 +215,10 @@ def _field_type(f: dataclasses.Field) -> type:
 
 def _gates(table: dict, where: str, path: Path) -> dict:
     """Gate thresholds: numbers by name, ``beats_base`` a list, sub-tables per kind or per model."""
-    from dyag.gates import DEFAULT_GATES
+    from dyag.data.golden import SPLITS
+    from dyag.gates import DEFAULT_GATES, FLOOR_GATES
 
+    SPLIT_GATES = [sp for sp in SPLITS if sp != "unspecified"]
     table = _table(table, where, path)
 
     def check_level(level: dict, here: str, nested: bool) -> None:
@@ -227,9 +229,11 @@ def _gates(table: dict, where: str, path: Path) -> dict:
                 check_level(value, f"{here}.{key}", nested=False)
             elif key in GATE_LISTS:
                 _strings(value, f"{here}.{key}", path)
-            elif key not in DEFAULT_GATES:
+            elif (key not in DEFAULT_GATES if "@" not in key else
+                  key.split("@", 1)[0] not in FLOOR_GATES or key.split("@", 1)[1] not in SPLIT_GATES):
                 raise DyagError(f"{path}: unknown gate {here}.{key} (known: "
-                                f"{', '.join(sorted([*DEFAULT_GATES, *GATE_LISTS]))})")
+                                f"{', '.join(sorted([*DEFAULT_GATES, *GATE_LISTS]))}, and <{'|'.join(FLOOR_GATES)}>@<split> "
+                                f"with a split among {', '.join(SPLIT_GATES)})")
             elif not isinstance(value, (int, float)) or isinstance(value, bool):
                 raise DyagError(f"{path}: {here}.{key} must be a number, got {value!r}")
 

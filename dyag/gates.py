@@ -58,10 +58,10 @@ class GateOutcome:
         return asdict(self)
 
 
-def _row(comparison: Comparison | None, system: str, metric: str):
+def _row(comparison: Comparison | None, system: str, metric: str, split: str | None = None):
     if comparison is None:
         return None
-    return next((r for r in comparison.rows if r.system == system and r.metric == metric), None)
+    return next((r for r in comparison.rows if r.system == system and r.metric == metric and r.split == split), None)
 
 
 def _drop_text(row) -> str:
@@ -97,21 +97,40 @@ def rule_gate(results: Results, system: str, rule: str, max_share: float,
 
 
 def floor_gate(results: Results, system: str, metric: str, floor: float,
-               comparison: Comparison | None = None) -> GateOutcome:
-    """``system``'s mean ``metric`` is at least ``floor`` and did not regress against the baseline."""
-    agg = results.aggregates.get(system, {}).get(metric)
+               comparison: Comparison | None = None, *, split: str | None = None) -> GateOutcome:
+    """``system``'s mean ``metric`` (over one golden ``split``, or all cases) is at least ``floor`` and
+    did not regress against the baseline."""
+    aggs = results.aggregates.get(system, {}) if split is None else results.splits.get(system, {}).get(split, {})
+    agg = aggs.get(metric)
     mean = agg.mean if agg else None
+    gate = f"{metric}@{split}" if split else metric
     if mean is None:
-        return GateOutcome(metric, system, False, f"{system} has no {metric}")
-    row = _row(comparison, system, metric)
+        return GateOutcome(gate, system, False, f"{system} has no {gate}")
+    row = _row(comparison, system, metric, split)
     problems = []
     if mean < floor:
         problems.append(f"mean {mean:.3f} is below the floor {floor} (95% CI {list(agg.ci95) if agg.ci95 else None})")
     if row is not None and row.verdict == "regressed":
         problems.append(_drop_text(row))
-    message = f"{system} {metric}: " + (" and ".join(problems) if problems else f"mean {mean:.3f} >= {floor}")
-    return GateOutcome(metric, system, not problems, message, mean, floor, row.baseline if row else None,
+    message = f"{system} {gate}: " + (" and ".join(problems) if problems else f"mean {mean:.3f} >= {floor}")
+    return GateOutcome(gate, system, not problems, message, mean, floor, row.baseline if row else None,
                        row.p_value if row else None, agg.n)
+
+
+def split_gates(gates: Mapping | None, model: str, kind: str) -> list[tuple[str, str]]:
+    """The ``(metric, split)`` floors a project sets with keys like ``"fact_recall@seen"``, at any level
+    of ``[tool.dyag.gates]`` (see :func:`gate_value`).
+
+    >>> split_gates({"fact_recall@seen": 0.8, "m": {"finetuned": {"score@paraphrase": 2.0}}}, "m", "finetuned")
+    [('fact_recall', 'seen'), ('score', 'paraphrase')]
+    """
+    gates = gates or {}
+    per_model = gates.get(model) if isinstance(gates.get(model), Mapping) else {}
+    levels = (gates, gates.get(kind) if isinstance(gates.get(kind), Mapping) else {}, per_model,
+              per_model.get(kind) if isinstance(per_model.get(kind), Mapping) else {})
+    found = dict.fromkeys(tuple(k.split("@", 1)) for level in levels for k, v in level.items()
+                          if "@" in k and not isinstance(v, Mapping))
+    return list(found)
 
 
 def beats_gate(results: Results, better: str, worse: str, metric: str, *, alpha: float = ALPHA) -> GateOutcome:
@@ -170,4 +189,4 @@ def gate_value(name: str, *, kind: str, model: str, gates: Mapping | None = None
 
 
 __all__ = ["DEFAULT_BEATS_BASE", "DEFAULT_GATES", "DEFAULT_GATES_BY_KIND", "FLOOR_GATES", "RULE_GATES", "GateOutcome",
-           "beats_gate", "floor_gate", "gate_value", "rule_gate", "tolerance_for"]
+           "beats_gate", "floor_gate", "gate_value", "rule_gate", "split_gates", "tolerance_for"]

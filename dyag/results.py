@@ -29,6 +29,8 @@ from dyag.errors import DyagError
 from dyag.system import System
 
 SCHEMA_VERSION = 2
+#: The golden splits in the order tables show them (see ``dyag.data.golden.SPLITS``).
+SPLIT_ORDER = ("seen", "paraphrase", "unseen", "unknown", "unspecified")
 
 
 class _Model(BaseModel):
@@ -202,6 +204,7 @@ class ComparisonRow(_Model):
 
     system: str = Field(description="the system")
     metric: str = Field(description="a column or `rule:<name>`")
+    split: str | None = Field(None, description="the golden split compared (`seen`, `paraphrase`...), null: all cases")
     baseline: float | None = Field(description="the baseline's mean")
     current: float | None = Field(description="this run's mean")
     delta: float | None = Field(description="current - baseline")
@@ -308,6 +311,9 @@ class Results(_Model):
     cases: list[Case] = Field(default_factory=list)
     aggregates: dict[str, dict[str, Aggregate]] = Field(default_factory=dict, description="`{system: {column: Aggregate}}`; "
                                                         "columns: `score`, metric columns, `rule:<name>` pass rates")
+    splits: dict[str, dict[str, dict[str, Aggregate]]] = Field(
+        default_factory=dict, description="`{system: {split: {column: Aggregate}}}` when the golden cases name "
+                                          "splits (seen, paraphrase, unseen, unknown): memorisation vs generalisation")
     missing: Missing | None = Field(None, description="with `--allow-missing`")
     regression: dict[str, Regression] = Field(default_factory=dict, description="harness: `{model: Regression}`")
     tests: list[TestRecord] = Field(default_factory=list, description="harness: what each benchmark test recorded")
@@ -321,20 +327,27 @@ class Results(_Model):
         seen.update(dict.fromkeys(self.aggregates))
         return list(seen)
 
-    def cases_of(self, system: str) -> list[Case]:
-        return [c for c in self.cases if c.system == system]
+    def cases_of(self, system: str, split: str | None = None) -> list[Case]:
+        return [c for c in self.cases if c.system == system and (split is None or c.split == split)]
 
-    def per_case(self, system: str, name: str) -> dict[str, float]:
-        """``{case id: value}`` of one column (``score``, a metric column or ``rule:<name>``)."""
+    @property
+    def split_names(self) -> list[str]:
+        """The splits the cases name, in :data:`SPLIT_ORDER` (empty when none is named)."""
+        present = {c.split for c in self.cases}
+        return [] if present <= {"unspecified"} else [s for s in SPLIT_ORDER if s in present]
+
+    def per_case(self, system: str, name: str, split: str | None = None) -> dict[str, float]:
+        """``{case id: value}`` of one column (``score``, a metric column or ``rule:<name>``), in one split or all."""
         out = {}
-        for case in self.cases_of(system):
+        for case in self.cases_of(system, split):
             value = case.value(name)
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 out[case.id] = float(value)
         return out
 
-    def mean(self, system: str, name: str) -> float | None:
-        agg = self.aggregates.get(system, {}).get(name)
+    def mean(self, system: str, name: str, split: str | None = None) -> float | None:
+        aggs = self.aggregates.get(system, {}) if split is None else self.splits.get(system, {}).get(split, {})
+        agg = aggs.get(name)
         return agg.mean if agg else None
 
     def replace(self, **changes) -> "Results":
@@ -470,14 +483,18 @@ def merge(docs: Sequence[Results], **run_changes) -> Results:
         raise DyagError("no results to merge")
     cases: dict[str, list[Case]] = {}
     aggregates: dict[str, dict[str, Aggregate]] = {}
+    splits: dict[str, dict[str, dict[str, Aggregate]]] = {}
     training, regression, tests = {}, {}, []
     perf = calibration = missing = None
     for doc in docs:
         for system in doc.systems:
             cases[system] = doc.cases_of(system)
             aggregates.pop(system, None)
+            splits.pop(system, None)
             if system in doc.aggregates:
                 aggregates[system] = doc.aggregates[system]
+            if system in doc.splits:
+                splits[system] = doc.splits[system]
         training.update(doc.training)
         regression.update(doc.regression)
         tests += doc.tests
@@ -490,7 +507,7 @@ def merge(docs: Sequence[Results], **run_changes) -> Results:
         **run_changes,
     })
     return Results(run=run, training=training, cases=[c for s in cases for c in cases[s]], aggregates=aggregates,
-                   missing=missing, regression=regression, tests=tests, perf=perf, calibration=calibration)
+                   splits=splits, missing=missing, regression=regression, tests=tests, perf=perf, calibration=calibration)
 
 
 def provenance(labelled: Sequence[tuple[str, Results]]) -> dict[str, str]:

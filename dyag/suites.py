@@ -7,6 +7,8 @@ thresholds from ``[tool.dyag.gates]`` (see :mod:`dyag.config` and :mod:`dyag.gat
   under its cap, and the rule's pass rate did not drop against the baseline (exact McNemar);
 - ``test_floor_gate[<model>-<system>-<metric>]``: BERTScore F1, fact recall and the quality score
   stay over their floors and did not drop against the baseline (paired bootstrap);
+- ``test_split_floor_gate[<model>-<system>]``: the floors a project sets per golden split
+  (``"fact_recall@seen" = 0.8``): memorisation and generalisation gated separately;
 - ``test_finetuned_beats_base[<model>]``: the fine-tuned system beats the untrained base,
   significantly, on the ``beats_base`` metrics;
 - ``test_systems_side_by_side[<model>]``: base vs finetuned vs rag, with the training metrics;
@@ -20,11 +22,11 @@ from __future__ import annotations
 
 import pytest
 
-from dyag.gates import FLOOR_GATES, RULE_GATES, beats_gate, floor_gate, rule_gate
+from dyag.gates import FLOOR_GATES, RULE_GATES, beats_gate, floor_gate, rule_gate, split_gates
 from dyag.system import System
 
 __all__ = ["test_finetuned_beats_base", "test_floor_gate", "test_no_regression_against_baseline", "test_rule_gate",
-           "test_systems_side_by_side"]
+           "test_split_floor_gate", "test_systems_side_by_side"]
 
 
 def _check(gate, name, request) -> None:
@@ -47,6 +49,20 @@ def test_rule_gate(rule, dyag_model, dyag_system, request):
 @pytest.mark.parametrize("metric", FLOOR_GATES)
 def test_floor_gate(metric, dyag_model, dyag_system, request):
     _check(floor_gate, metric, request)
+
+
+@pytest.mark.dyag_bench
+def test_split_floor_gate(dyag_model, dyag_system, dyag_scored, dyag_session, dyag_gate, dyag_results):
+    """The floors a project sets per golden split (``"fact_recall@seen" = 0.8`` in ``[tool.dyag.gates]``)."""
+    wanted = split_gates(dyag_session.options.project.gates, dyag_model, dyag_system)
+    if not wanted:
+        pytest.skip("no <metric>@<split> floor in [tool.dyag.gates] for this model and system")
+    comparison = dyag_session.enforced_comparison(dyag_model)
+    outcomes = [floor_gate(dyag_scored, f"{dyag_model}/{dyag_system}", metric, dyag_gate(f"{metric}@{split}"),
+                           comparison, split=split) for metric, split in wanted]
+    dyag_results.record(gate="split_floors", outcomes=[o.to_dict() for o in outcomes])
+    failed = [o.message for o in outcomes if not o.passed]
+    assert not failed, "; ".join(failed)
 
 
 @pytest.mark.dyag_bench

@@ -122,3 +122,59 @@ def test_a_registered_metric_reaches_results_table_comparison_and_report(tmp_pat
     finally:
         unregister("answer_words")
     assert column("answer_words") is None
+
+
+# --- golden splits: memorisation vs generalisation -------------------------------------------------------
+
+SPLIT_GOLDEN = [{**g, "split": ("seen", "paraphrase", "unseen")[i % 3]} for i, g in enumerate(GOLDEN)]
+
+
+def _split_run(paraphrase_right: bool):
+    """A fine-tuned system that answers seen questions right, and paraphrases right or wrong."""
+    def answer(i):
+        split = SPLIT_GOLDEN[i]["split"]
+        right = split == "seen" or (split == "paraphrase" and paraphrase_right)
+        return f"APP{i} est hébergée à Lyon." if right else f"APP{i} est hébergée à Roubaix."
+    preds = _preds("m/finetuned", answer)
+    return score_predictions(preds, SPLIT_GOLDEN, bertscore=False, progress=False)
+
+
+def test_aggregates_per_split_and_the_memorisation_gap():
+    run = _split_run(paraphrase_right=False)
+    assert run.split_names == ["seen", "paraphrase", "unseen"]
+    assert run.mean("m/finetuned", "fact_recall", "seen") == 1.0
+    assert run.mean("m/finetuned", "fact_recall", "paraphrase") == 0.0
+    assert run.splits["m/finetuned"]["seen"]["score"].n == 4
+    table = format_table(run)
+    assert "per split" in table and "seen (n)" in table and "+1.00" in table
+    assert R.parse(R.dump(run)) == run
+    plain = score_predictions(_preds("m/base", lambda i: "x"), GOLDEN, bertscore=False, progress=False)
+    assert plain.splits == {} and plain.split_names == [] and "per split" not in format_table(plain)
+
+
+def test_a_drop_on_one_split_is_a_regression_of_that_split():
+    before, after = _split_run(paraphrase_right=True), _split_run(paraphrase_right=False)
+    cmp = compare_to_baseline(after, before)
+    regressed = {(r.metric, r.split) for r in cmp.regressions}
+    assert ("fact_recall", "paraphrase") in regressed and ("fact_recall", "seen") not in regressed
+    assert any("fact_recall@paraphrase" in line for line in cmp.summary_lines())
+
+
+def test_split_floor_gates_from_the_project_table():
+    from dyag.gates import floor_gate, split_gates
+
+    run = _split_run(paraphrase_right=False)
+    gates = {"fact_recall@seen": 0.8, "m": {"finetuned": {"fact_recall@paraphrase": 0.5}}}
+    assert split_gates(gates, "m", "finetuned") == [("fact_recall", "seen"), ("fact_recall", "paraphrase")]
+    assert split_gates(gates, "other", "finetuned") == [("fact_recall", "seen")]
+    assert floor_gate(run, "m/finetuned", "fact_recall", 0.8, split="seen").passed
+    outcome = floor_gate(run, "m/finetuned", "fact_recall", 0.5, split="paraphrase")
+    assert not outcome.passed and outcome.gate == "fact_recall@paraphrase" and "below the floor" in outcome.message
+    assert not floor_gate(run, "m/finetuned", "fact_recall", 0.5, split="unknown").passed  # nothing to judge
+
+
+def test_the_report_shows_the_splits_side_by_side(tmp_path):
+    from dyag.report.render import render_report
+
+    html = render_report([_split_run(paraphrase_right=False)], tmp_path / "r.html", lang="en").read_text("utf-8")
+    assert 'id="splits"' in html and "Memorisation and generalisation" in html and "+1.00" in html

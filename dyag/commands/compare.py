@@ -92,9 +92,10 @@ def format_comparison(comparison) -> str:
 
     order = {"regressed": 0, "improved": 1, "ok": 2}
     rows = sorted((r for r in comparison.rows if r.baseline is not None and r.current is not None),
-                  key=lambda r: (order[r.verdict], r.system, r.metric))
+                  key=lambda r: (order[r.verdict], r.system, r.metric, r.split or ""))
     header = ("system", "metric", "baseline", "current", "delta", "p", "tol", "verdict")
-    table = [header] + [(sanitize_terminal(r.system, single_line=True), r.metric, f"{r.baseline:.4g}",
+    table = [header] + [(sanitize_terminal(r.system, single_line=True), r.metric + (f"@{r.split}" if r.split else ""),
+                         f"{r.baseline:.4g}",
                          f"{r.current:.4g}", f"{r.delta:+.4g}", "" if r.p_value is None else f"{r.p_value:.3g}",
                          f"{r.tolerance:g}", r.verdict.upper() if r.verdict == "regressed" else r.verdict)
                         for r in rows]

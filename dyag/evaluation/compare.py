@@ -28,6 +28,9 @@ from dyag.results import ComparisonRow, Results, RuleFlip
 from dyag.utils.text import sanitize_terminal
 
 ALPHA = 0.05
+#: The columns compared split by split (besides every column over all cases): few, so that splitting
+#: adds little to the number of tests a benign change could fail by chance.
+SPLIT_COLUMNS = ("score", "fact_recall")
 
 
 @dataclass
@@ -52,13 +55,15 @@ class Comparison:
             if r.baseline is None or r.current is None:
                 continue
             p = f", p={r.p_value:.3g}" if r.p_value is not None else ""
-            lines.append(f"{sanitize_terminal(r.system, single_line=True)} {r.metric}: {r.baseline:.4g} -> "
+            where = f"{r.metric}@{r.split}" if r.split else r.metric
+            lines.append(f"{sanitize_terminal(r.system, single_line=True)} {where}: {r.baseline:.4g} -> "
                          f"{r.current:.4g} ({r.delta:+.4g}{p}, tol {r.tolerance:g}) {r.verdict}")
         for f in self.new_rule_failures:
             lines.append(f"{sanitize_terminal(f.system, single_line=True)} {f.id}: rule {f.rule} now fails "
                          f"({f.severity}): {sanitize_terminal(f.message, single_line=True)}")
         lines.extend(f"{sanitize_terminal(s, single_line=True)}: in the baseline, absent now" for s in self.missing_systems)
-        lines.append("FAILED: " + ", ".join(f"{r.system} {r.metric}" for r in self.regressions)
+        lines.append("FAILED: " + ", ".join(f"{r.system} {r.metric}" + (f"@{r.split}" if r.split else "")
+                                            for r in self.regressions)
                      if self.failed else "OK: no significant regression")
         return lines
 
@@ -142,5 +147,29 @@ def compare_to_baseline(results: Results, baseline: Results, *, tolerances: Mapp
                 delta=delta, p_value=p, test=test.method if test else None, tolerance=tolerance,
                 n=test.n if test else int(cur_agg.n or 0),
                 verdict=_verdict(_directed(metric, delta), p, tolerance, alpha)))
+    comparison.rows += _split_rows(results, baseline, tol, alpha, resamples, seed)
     comparison.new_rule_failures = _new_rule_failures(results, baseline)
     return comparison
+
+
+def _split_rows(results: Results, baseline: Results, tol, alpha: float, resamples: int, seed: int) -> list:
+    """:data:`SPLIT_COLUMNS` compared split by split, for the systems and splits both runs have."""
+    rows = []
+    for system, base_splits in baseline.splits.items():
+        for split, base_aggs in base_splits.items():
+            cur_aggs = results.splits.get(system, {}).get(split)
+            for metric in SPLIT_COLUMNS:
+                base_agg, cur_agg = base_aggs.get(metric), (cur_aggs or {}).get(metric)
+                if base_agg is None or cur_agg is None or base_agg.mean is None or cur_agg.mean is None:
+                    continue
+                delta = float(cur_agg.mean) - float(base_agg.mean)
+                test = _test(baseline.per_case(system, metric, split), results.per_case(system, metric, split),
+                             binary=False, resamples=resamples, seed=seed)
+                tolerance = tolerance_for(metric, tol)
+                p = test.p_value if test else None
+                rows.append(ComparisonRow(
+                    system=system, metric=metric, split=split, baseline=float(base_agg.mean),
+                    current=float(cur_agg.mean), delta=delta, p_value=p, test=test.method if test else None,
+                    tolerance=tolerance, n=test.n if test else cur_agg.n,
+                    verdict=_verdict(_directed(metric, delta), p, tolerance, alpha)))
+    return rows

@@ -29,7 +29,7 @@ from dyag.evaluation.cases import CaseView, KbIndex, as_case, as_kb_index
 from dyag.evaluation.quality import quality_config, quality_score
 from dyag.evaluation.rules import RuleContext, SystemAnswers, resolve_rules, run_rules
 from dyag.evaluation.textmetrics import bleu_from_stats, bleu_stats
-from dyag.results import Results, Run
+from dyag.results import SPLIT_ORDER, Results, Run
 from dyag.utils.jsonl import iter_jsonl, require_field
 
 _ROUND = 6
@@ -177,6 +177,20 @@ def aggregate_cases(cases: Sequence, *, resamples: int = stats.RESAMPLES, seed: 
     return aggregates
 
 
+def aggregate_splits(cases: Sequence, *, resamples: int = stats.RESAMPLES, seed: int = stats.SEED) -> dict:
+    """``{system: {split: aggregates}}`` when the cases name splits; ``{}`` when none does."""
+    if all(c.get("split", "unspecified") == "unspecified" for c in cases):
+        return {}
+    by_split: dict[str, list] = {}
+    for case in cases:
+        by_split.setdefault(case.get("split", "unspecified"), []).append(case)
+    out: dict[str, dict] = {}
+    for split in [s for s in SPLIT_ORDER if s in by_split]:
+        for system, aggs in aggregate_cases(by_split[split], resamples=resamples, seed=seed).items():
+            out.setdefault(system, {})[split] = aggs
+    return out
+
+
 def corpus_bleu_summary(pairs: Sequence[tuple[str, str]], *, resamples: int = stats.RESAMPLES,
                         seed: int = stats.SEED) -> dict:
     """Corpus BLEU of ``(answer, reference)`` pairs with a bootstrap CI over sentences."""
@@ -307,5 +321,6 @@ def score_predictions(
         training=dict(training or {}),
         cases=cases_out,
         aggregates=aggregate_cases(cases_out, resamples=resamples, seed=seed, corpus=corpus),
+        splits=aggregate_splits(cases_out, resamples=resamples, seed=seed),
         missing=missing if allow_missing else None,
     )

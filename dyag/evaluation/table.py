@@ -12,7 +12,7 @@ BERTScore: all-MiniLM-L6-v2, layer 6
 
 from __future__ import annotations
 
-from dyag.evaluation.registry import Column, columns
+from dyag.evaluation.registry import Column, column, columns
 from dyag.results import Aggregate, Results
 from dyag.utils.text import sanitize_terminal
 
@@ -50,6 +50,34 @@ def table_rows(results: Results) -> list[list[str]]:
     return rows
 
 
+#: What the per-split table shows: the memorisation-vs-generalisation view.
+SPLIT_COLUMNS = ("fact_recall", "score")
+
+
+def split_lines(results: Results) -> list[str]:
+    """Per system and split (seen / paraphrase / unseen / unknown): fact recall and score, and the
+    seen - paraphrase gap of fact recall (memorised but not generalised). Empty without splits."""
+    splits = [s for s in results.split_names if any(s in by for by in results.splits.values())]
+    if not splits:
+        return []
+    header = ["system", *[f"{s} (n)" for s in splits], "seen-paraphrase gap"]
+    rows = [header]
+    for system, by_split in results.splits.items():
+        cells = [sanitize_terminal(system, single_line=True)]
+        for split in splits:
+            aggs = by_split.get(split, {})
+            n = aggs["score"].n if "score" in aggs else 0
+            values = ["-" if aggs.get(name) is None or aggs[name].mean is None else format(aggs[name].mean, column(name).fmt)
+                      for name in SPLIT_COLUMNS if column(name)]
+            cells.append(f"{' / '.join(values)} ({n})" if n else "-")
+        seen, para = results.mean(system, "fact_recall", "seen"), results.mean(system, "fact_recall", "paraphrase")
+        cells.append(f"{seen - para:+.2f}" if seen is not None and para is not None else "-")
+        rows.append(cells)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    shown = " / ".join(column(n).label or n for n in SPLIT_COLUMNS if column(n))
+    return ["", f"per split ({shown}):"] + ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+
+
 def format_table(results: Results) -> str:
     """The per-system table (score with its 95% CI, then each labelled metric, failed rules as
     errors/warnings) and which encoder computed BERTScore."""
@@ -61,6 +89,7 @@ def format_table(results: Results) -> str:
     if encoder:
         lines.append(sanitize_terminal(f"BERTScore: {encoder.get('name')}, layer {encoder.get('num_layers')}",
                                        single_line=True))
+    lines += split_lines(results)
     missing = results.missing
     skipped = len(missing.unknown_ids) + sum(len(v) for v in missing.unanswered.values()) if missing else 0
     if skipped:

@@ -123,6 +123,17 @@ FR: dict[str, str] = {
     "ci_label": "IC95",
     "baseline_is": "Référence : {path}",
     "calibration": "Étalonnage des seuils",
+    "splits": "Mémorisation et généralisation",
+    "splits_note": "Par partie du jeu de référence : vu (une formulation apprise), paraphrase (un fait appris, "
+                   "formulé autrement), non vu (un fait du catalogue absent de l'entraînement), inconnu (une "
+                   "application absente du catalogue). L'écart vu − paraphrase du rappel des faits mesure ce qui "
+                   "est mémorisé sans être généralisé.",
+    "splits_gap": "Écart vu − paraphrase",
+    "split_seen": "vu",
+    "split_paraphrase": "paraphrase",
+    "split_unseen": "non vu",
+    "split_unknown": "inconnu",
+    "split_unspecified": "non précisé",
     "catalog": "Catalogue",
     "catalog_sha256": "Catalogue (sha256)",
     "recipe": "Recette",
@@ -270,6 +281,16 @@ EN: dict[str, str] = {
     "ci_label": "95% CI",
     "baseline_is": "Baseline: {path}",
     "calibration": "Gate calibration",
+    "splits": "Memorisation and generalisation",
+    "splits_note": "Per golden split: seen (a trained phrasing), paraphrase (a trained fact asked another way), "
+                   "unseen (a catalog fact absent from training), unknown (an application absent from the catalog). "
+                   "The seen - paraphrase gap of fact recall measures what is memorised but not generalised.",
+    "splits_gap": "Seen - paraphrase gap",
+    "split_seen": "seen",
+    "split_paraphrase": "paraphrase",
+    "split_unseen": "unseen",
+    "split_unknown": "unknown",
+    "split_unspecified": "unspecified",
     "catalog": "Catalog",
     "catalog_sha256": "Catalog (sha256)",
     "recipe": "Recipe",

@@ -52,7 +52,7 @@ def build(ctx, t) -> list[RegressionView]:
     views = []
     for model, reg in ctx.results.regression.items():
         rows = sorted(
-            (RegressionRow(r.system, metric_label(t, r.metric), fmt.fmt_number(r.baseline, lang),
+            (RegressionRow(r.system, metric_label(t, r.metric) + (f" · {r.split}" if r.split else ""), fmt.fmt_number(r.baseline, lang),
                            fmt.fmt_number(r.current, lang), fmt.fmt_signed(r.delta, lang),
                            fmt.fmt_p_value(r.p_value, lang), r.verdict, t[f"v_{r.verdict}"])
              for r in reg.rows),
