@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import shutil
+import unicodedata
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -16,12 +19,14 @@ from dyag.data.generate import (
     _progress,
     build_groups,
     generate_training,
+    golden_for_training,
     select_round_robin,
+    unseen_cases,
 )
 from dyag.data.golden import read_golden
 from dyag.data.kb import sample_kb_path
 from dyag.data.splits import parse_ratios, split_groups, split_sizes
-from dyag.data.templates import FIELD_TEMPLATES, available_fields, elide
+from dyag.data.templates import FIELD_TEMPLATES, available_fields, elide, field_facts, template_context
 from dyag.data.training_set import read_training_set
 from dyag.errors import DyagError
 
@@ -47,6 +52,12 @@ def user_text(row: dict) -> str:
 
 def answer_text(row: dict) -> str:
     return row["messages"][-1]["content"]
+
+
+def norm(text: str) -> str:
+    """A question compared loosely: case, accents, punctuation and spacing ignored."""
+    text = "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
+    return " ".join(re.findall(r"\w+", text))
 
 
 # --- templates ---------------------------------------------------------------------------
@@ -182,7 +193,8 @@ def test_seed_command_writes_group_disjoint_splits_and_golden(tmp_path, monkeypa
     assert result.rc == 0, result.err
     out_dir = tmp_path / "data" / "finetuning"
     assert sorted(p.name for p in out_dir.iterdir()) == [
-        "dataset_100_test.jsonl", "dataset_100_test_golden.jsonl", "dataset_100_train.jsonl", "dataset_100_val.jsonl"]
+        "dataset_100_golden.jsonl", "dataset_100_test.jsonl", "dataset_100_test_golden.jsonl",
+        "dataset_100_train.jsonl", "dataset_100_val.jsonl"]
     splits = {n: rows_of(out_dir / f"dataset_100_{n}.jsonl") for n in ("train", "val", "test")}
     assert [len(splits[n]) for n in ("train", "val", "test")] == [80, 10, 10]
     sides = [{group_of(r) for r in rows} for rows in splits.values()]
@@ -194,7 +206,9 @@ def test_seed_command_writes_group_disjoint_splits_and_golden(tmp_path, monkeypa
         kb_id, field = case.kb_ids[0], case.tags[1]
         assert case.id.startswith(f"{kb_id}-{field}-") and case.tags == ["generated", field] and case.lang == "fr"
         assert all(fact in text[kb_id] and fact in case.reference for fact in case.facts)
+        assert case.split == "unseen"
     assert "dataset_100_train.jsonl" in result.out and "80" in result.out
+    assert "dataset_100_golden.jsonl  (80 seen + 80 paraphrase)" in result.out
 
 
 def test_split_of_all_phrasings_keeps_groups_together(tmp_path):
@@ -369,3 +383,158 @@ def test_generate_result_rows_are_json_lines(tmp_path):
     lines = (tmp_path / "d.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == result.counts["all"] == result.made
     assert all(set(json.loads(line)) == {"messages", "meta"} for line in lines)
+
+
+# --- seen / paraphrase / unseen golden cases -------------------------------------------------
+
+
+#: sha256 of ``generate-training sample --method augmented --count 100 --seed 42`` without a system
+#: prompt. Adapters are cached by their training set's content: a change of the training rows (the
+#: phrasings, their order, the sampling) forces every adapter to be retrained. Change this pin only
+#: on purpose.
+PINNED_AUGMENTED_100 = "aee5a1eccb0c85b68e7b86437c036c75c73bc743f4ae1fe7a08c4c1649afb416"
+
+
+def test_training_rows_are_pinned(tmp_path):
+    generate_training(GenerateConfig(kb="sample", output=tmp_path / "a.jsonl", method="augmented", count=100, seed=42,
+                                     system_prompt=""))
+    assert hashlib.sha256((tmp_path / "a.jsonl").read_bytes()).hexdigest() == PINNED_AUGMENTED_100
+
+
+@pytest.fixture(scope="module", params=[("augmented", 100, 42), ("augmented", None, 5), ("simple", None, 42)],
+                ids=["augmented-100", "augmented-all", "simple-all"])
+def split_run(request, tmp_path_factory):
+    method, count, seed = request.param
+    out = tmp_path_factory.mktemp("split") / "ds.jsonl"
+    result = generate_training(GenerateConfig(kb="sample", output=out, method=method, count=count, seed=seed, split=True))
+    rows = {n: rows_of(result.paths[n]) for n in ("train", "val", "test")}
+    golden = read_golden(result.paths["golden"])
+    return {"result": result, "rows": rows, "golden": golden, "test_golden": read_golden(result.paths["test_golden"]),
+            "method": method, "count": count, "seed": seed}
+
+
+def test_split_golden_counts_add_up(split_run):
+    result, rows, golden = split_run["result"], split_run["rows"], split_run["golden"]
+    train_groups = {group_of(r) for r in rows["train"]}
+    assert result.counts["golden"] == len(golden) == result.counts["golden_seen"] + result.counts["golden_paraphrase"]
+    assert result.counts["golden_seen"] == result.counts["golden_paraphrase"] == len(train_groups)
+    assert Counter(c.split for c in golden) == {"seen": len(train_groups), "paraphrase": len(train_groups)}
+    assert result.counts["test_golden"] == len(split_run["test_golden"]) == len(rows["test"])
+    ids = [c.id for c in golden] + [c.id for c in split_run["test_golden"]]
+    assert len(ids) == len(set(ids))
+    assert {(c.kb_ids[0], c.tags[1]) for c in golden} == train_groups
+    assert f"({len(train_groups)} seen + {len(train_groups)} paraphrase)" in result.summary()
+
+
+def test_seen_cases_are_training_rows(split_run):
+    trained = {(user_text(r), answer_text(r)): group_of(r) for r in split_run["rows"]["train"]}
+    for case in split_run["golden"]:
+        if case.split == "seen":
+            kb_id, field = case.kb_ids[0], case.tags[1]
+            assert case.id == f"{kb_id}-{field}-seen" and field in case.tags
+            assert trained[(case.question, case.reference)] == (kb_id, field)
+
+
+def test_paraphrase_cases_are_never_in_any_training_row(split_run):
+    asked = {norm(user_text(r)) for rows in split_run["rows"].values() for r in rows}
+    paraphrases = [c for c in split_run["golden"] if c.split == "paraphrase"]
+    assert paraphrases
+    for case in paraphrases:
+        kb_id, field = case.kb_ids[0], case.tags[1]
+        assert case.id == f"{kb_id}-{field}-paraphrase" and field in case.tags
+        assert norm(case.question) not in asked, case.question
+
+
+def test_seen_and_paraphrase_references_and_facts_are_the_trained_ones(split_run, catalog):
+    records = {r["id"]: r for r in catalog}
+    answers = defaultdict(set)
+    for r in split_run["rows"]["train"]:
+        answers[group_of(r)].add(answer_text(r))
+    by_group = defaultdict(dict)
+    for case in split_run["golden"]:
+        group = (case.kb_ids[0], case.tags[1])
+        by_group[group][case.split] = case
+        assert case.reference in answers[group]
+        assert case.facts == field_facts(records[group[0]], group[1])
+        assert all(fact in case.reference for fact in case.facts)
+    for group, cases in by_group.items():
+        assert cases["paraphrase"].reference == cases["seen"].reference
+        assert cases["paraphrase"].facts == cases["seen"].facts
+        record = records[group[0]]
+        ctx = template_context(record)
+        assert cases["paraphrase"].question in {p.format(**ctx) for p in FIELD_TEMPLATES[group[1]].paraphrases}
+
+
+def test_unseen_cases_are_groups_not_trained_on(split_run):
+    train_groups = {group_of(r) for r in split_run["rows"]["train"]}
+    assert split_run["test_golden"]
+    for case in split_run["test_golden"]:
+        assert case.split == "unseen" and (case.kb_ids[0], case.tags[1]) not in train_groups
+
+
+def test_golden_for_training_regenerates_the_split_golden_file(split_run, catalog):
+    cases = golden_for_training(catalog, split_run["method"], split_run["seed"], count=split_run["count"],
+                                ratios=(0.8, 0.1, 0.1))
+    assert [c.to_dict() for c in cases] == [c.to_dict() for c in split_run["golden"]]
+
+
+def test_golden_for_training_matches_an_unsplit_training_set(tmp_path, catalog):
+    generate_training(GenerateConfig(kb="sample", output=tmp_path / "a.jsonl", method="augmented", count=150, seed=9))
+    rows = rows_of(tmp_path / "a.jsonl")
+    trained = {(user_text(r), answer_text(r)) for r in rows}
+    asked = {norm(user_text(r)) for r in rows}
+    cases = golden_for_training(catalog, "augmented", 9, count=150)
+    assert len(cases) == 2 * len({group_of(r) for r in rows})
+    assert all((c.question, c.reference) in trained for c in cases if c.split == "seen")
+    assert all(norm(c.question) not in asked for c in cases if c.split == "paraphrase")
+    assert cases == golden_for_training(catalog, "augmented", 9, count=150)
+    other = golden_for_training(catalog, "augmented", 10, count=150)
+    assert [c.question for c in other] != [c.question for c in cases]
+
+
+def test_golden_for_training_per_group_counts_and_fields(catalog):
+    cases = golden_for_training(catalog, "augmented", 42, seen_per_group=2, paraphrase_per_group=5, fields=["version", "sigle"])
+    assert {c.tags[1] for c in cases} == {"version", "sigle"}
+    by_group = defaultdict(list)
+    for c in cases:
+        by_group[(c.kb_ids[0], c.tags[1])].append(c)
+    for (kb_id, field), group in by_group.items():
+        n_para = len(FIELD_TEMPLATES[field].paraphrases)
+        assert [c.split for c in group] == ["seen"] * 2 + ["paraphrase"] * n_para
+        assert [c.id for c in group[:3]] == [f"{kb_id}-{field}-seen", f"{kb_id}-{field}-seen-2", f"{kb_id}-{field}-paraphrase"]
+        assert len({c.question for c in group}) == len(group)
+    assert golden_for_training(catalog, "simple", 42, seen_per_group=0, fields="version")[0].split == "paraphrase"
+    assert all(c.split == "seen" for c in golden_for_training(catalog, "simple", 42, paraphrase_per_group=0))
+
+
+@pytest.mark.parametrize(
+    "kwargs, needle",
+    [({"fields": ["nope"]}, "unknown field 'nope'"), ({"seen_per_group": -1}, "seen_per_group"),
+     ({"paraphrase_per_group": 1.5}, "paraphrase_per_group"), ({"method": "fancy"}, "unknown method"),
+     ({"ratios": (0.5, 0.5, 0.5)}, "sum to 1")],
+)
+def test_golden_for_training_bad_arguments(catalog, kwargs, needle):
+    kwargs = {"method": "simple", **kwargs}
+    with pytest.raises(DyagError, match=needle):
+        golden_for_training(catalog, seed=42, **kwargs)
+
+
+def test_unseen_cases_ask_every_field_canonically(catalog, n_groups):
+    cases = unseen_cases(catalog)
+    assert len(cases) == len({c.id for c in cases}) == n_groups
+    assert all(c.split == "unseen" and c.id == f"{c.kb_ids[0]}-{c.tags[1]}-unseen" for c in cases)
+    gidaf = next(c for c in cases if c.id == "gidaf-hebergeur-unseen")
+    assert gidaf.question == "Qui héberge GIDAF ?"
+    assert gidaf.reference == "L'hébergeur de GIDAF est Datacenter DSI Orléans."
+    assert gidaf.facts == ["Datacenter DSI Orléans"] and gidaf.tags == ["generated", "hebergeur"]
+    gidaf_record = next(r for r in catalog if r["id"] == "gidaf")
+    assert [c.tags[1] for c in cases if c.kb_ids[0] == "gidaf"] == available_fields(gidaf_record)
+    versions = unseen_cases(catalog[:5], fields=["version"])
+    assert {c.tags[1] for c in versions} == {"version"} and len(versions) <= 5
+
+
+def test_golden_output_that_is_a_directory_is_refused_before_writing(tmp_path):
+    (tmp_path / "d_golden.jsonl").mkdir()
+    with pytest.raises(DyagError, match="directory"):
+        generate_training(GenerateConfig(kb="sample", output=tmp_path / "d.jsonl", split=True))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d_golden.jsonl"]

@@ -2,16 +2,26 @@
 
 Each field has at least four question phrasings and two answer phrasings. The
 first of each is the canonical pair that ``--method simple`` uses; ``augmented``
-uses them all. Placeholders are filled from :func:`template_context` (``{de_nom}``
-is ``de GIDAF`` or ``d'Agora``).
+uses them all. Each field also has held-out ``paraphrases``: question phrasings
+that no training set ever uses, worded differently from every training phrasing
+(:func:`content_words` shares at most half of a paraphrase's words with any of
+them), so that a golden case asked that way measures more than recall of a seen
+string. Placeholders are filled from :func:`template_context` (``{de_nom}`` is
+``de GIDAF`` or ``d'Agora``).
 
 >>> ctx = template_context({"id": "x", "title": "X", "text": "...", "metadata": {"hebergeur": "OVHcloud Roubaix"}})
 >>> FIELD_TEMPLATES["hebergeur"].answers[0].format(**ctx)
 "L'hébergeur de X est OVHcloud Roubaix."
+>>> FIELD_TEMPLATES["hebergeur"].paraphrases[0].format(**ctx)
+'Dans quel centre de données X est-elle installée ?'
+>>> sorted(content_words(FIELD_TEMPLATES["hebergeur"].questions[1]))
+['heber']
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 
 from dyag.data.kb import app_name
@@ -19,10 +29,15 @@ from dyag.data.kb import app_name
 
 @dataclass(frozen=True)
 class FieldTemplates:
-    """Question and answer phrasings for one field (``{nom}`` is the application)."""
+    """Question and answer phrasings for one field (``{nom}`` is the application).
+
+    ``questions`` are the training phrasings; ``paraphrases`` are held out: never in a
+    training row, they ask golden ``paraphrase`` cases.
+    """
 
     questions: tuple[str, ...]
     answers: tuple[str, ...]
+    paraphrases: tuple[str, ...] = ()
 
 
 FIELD_TEMPLATES: dict[str, FieldTemplates] = {
@@ -38,6 +53,11 @@ FIELD_TEMPLATES: dict[str, FieldTemplates] = {
             "{nom_complet} est {description}.",
             "{nom_complet} désigne {description}.",
         ),
+        paraphrases=(
+            "Décris-moi {nom} en quelques mots.",
+            "À quel besoin répond {nom} ?",
+            "Quel est le rôle de l'outil {nom} ?",
+        ),
     ),
     "sigle": FieldTemplates(
         questions=(
@@ -50,6 +70,11 @@ FIELD_TEMPLATES: dict[str, FieldTemplates] = {
         answers=(
             "{nom} signifie « {sigle} ».",
             "Le sigle {nom} veut dire « {sigle} ».",
+        ),
+        paraphrases=(
+            "Quel est le nom complet {de_nom} ?",
+            "Que représentent les lettres {de_nom} ?",
+            "Comment s'écrit {nom} en toutes lettres ?",
         ),
     ),
     "hebergeur": FieldTemplates(
@@ -64,6 +89,11 @@ FIELD_TEMPLATES: dict[str, FieldTemplates] = {
             "L'hébergeur {de_nom} est {hebergeur}.",
             "{nom} est hébergée par {hebergeur}.",
         ),
+        paraphrases=(
+            "Dans quel centre de données {nom} est-elle installée ?",
+            "Chez quel prestataire se trouvent les serveurs {de_nom} ?",
+            "Quel datacenter accueille {nom} ?",
+        ),
     ),
     "technologies": FieldTemplates(
         questions=(
@@ -77,6 +107,11 @@ FIELD_TEMPLATES: dict[str, FieldTemplates] = {
             "{nom} utilise les technologies suivantes : {technologies}.",
             "{nom} repose sur {technologies}.",
         ),
+        paraphrases=(
+            "Avec quels langages et outils {nom} a-t-elle été construite ?",
+            "Quels logiciels et frameworks faut-il connaître pour maintenir {nom} ?",
+            "Sur quel socle logiciel est bâtie {nom} ?",
+        ),
     ),
     "domaine": FieldTemplates(
         questions=(
@@ -88,6 +123,11 @@ FIELD_TEMPLATES: dict[str, FieldTemplates] = {
         answers=(
             "{nom} relève du domaine « {domaine} ».",
             "Le domaine métier {de_nom} est « {domaine} ».",
+        ),
+        paraphrases=(
+            "Dans quel secteur d'activité s'inscrit {nom} ?",
+            "Quelle thématique couvre {nom} ?",
+            "À quelle politique publique se rattache {nom} ?",
         ),
     ),
     "responsable": FieldTemplates(
@@ -102,6 +142,11 @@ FIELD_TEMPLATES: dict[str, FieldTemplates] = {
             "Le responsable {de_nom} est {responsable}.",
             "{nom} est pilotée par {responsable}.",
         ),
+        paraphrases=(
+            "Quelle équipe s'occupe {de_nom} ?",
+            "Qui contacter au sujet {de_nom} ?",
+            "Quel service est en charge {de_nom} ?",
+        ),
     ),
     "criticite": FieldTemplates(
         questions=(
@@ -115,6 +160,11 @@ FIELD_TEMPLATES: dict[str, FieldTemplates] = {
             "Le niveau de criticité {de_nom} est « {criticite} » : {verdict_critique}.",
             "{nom} est classée en criticité « {criticite} » ; {verdict_critique}.",
         ),
+        paraphrases=(
+            "Une panne {de_nom} aurait-elle des conséquences graves ?",
+            "Quelle importance a {nom} pour la continuité du service ?",
+            "Quel est l'enjeu d'une indisponibilité {de_nom} ?",
+        ),
     ),
     "utilisateurs": FieldTemplates(
         questions=(
@@ -126,6 +176,11 @@ FIELD_TEMPLATES: dict[str, FieldTemplates] = {
         answers=(
             "{nom} compte {utilisateurs} utilisateurs.",
             "L'application {nom} a {utilisateurs} utilisateurs.",
+        ),
+        paraphrases=(
+            "Combien d'agents se servent {de_nom} ?",
+            "Quelle est l'audience {de_nom} ?",
+            "Quel est l'effectif des usagers {de_nom} ?",
         ),
     ),
     "version": FieldTemplates(
@@ -139,6 +194,11 @@ FIELD_TEMPLATES: dict[str, FieldTemplates] = {
             "La version actuelle {de_nom} est la {version}.",
             "{nom} est en version {version}.",
         ),
+        paraphrases=(
+            "Quelle mouture {de_nom} est déployée aujourd'hui ?",
+            "Quelle release {de_nom} tourne actuellement ?",
+            "Quelle est la dernière livraison {de_nom} ?",
+        ),
     ),
     "documentation": FieldTemplates(
         questions=(
@@ -151,11 +211,46 @@ FIELD_TEMPLATES: dict[str, FieldTemplates] = {
             "La documentation {de_nom} est disponible à l'adresse {documentation}.",
             "On trouve la documentation {de_nom} sur {documentation}.",
         ),
+        paraphrases=(
+            "Existe-t-il un guide d'utilisation pour {nom} ?",
+            "Sur quel site peut-on lire le manuel {de_nom} ?",
+            "Quel lien donne accès au mode d'emploi {de_nom} ?",
+        ),
     ),
 }
 
 #: The fields asked about, in a stable order (``description`` is always available).
 FIELDS: tuple[str, ...] = tuple(FIELD_TEMPLATES)
+
+#: Words that carry no meaning of their own in a question (articles, pronouns, interrogatives,
+#: auxiliaries, and "application"), for :func:`content_words`.
+STOP_WORDS = frozenset(
+    """
+    a ai as au aux avec c ce ces cet cette combien comment d dans de des du elle elles en est et etre ete
+    il ils j je l la le les leur leurs m ma me mes moi mon n ne nous on ou par pas peut peux puis pour qu
+    quand que quel quelle quelles quels qui quoi s sa se ses son sont sur t ta te tes toi ton tu un une
+    vous y application applications
+    """.split()
+)
+
+#: Content words are cut to this many letters: a crude stem, so hébergée/hébergeur/héberge match.
+STEM_LENGTH = 5
+
+
+def content_words(phrase: str) -> frozenset[str]:
+    """The stemmed content words of a question: lowercased, accents stripped, placeholders and stop words removed.
+
+    >>> sorted(content_words("Où est hébergée l'application {nom} ?"))
+    ['heber']
+    >>> sorted(content_words("Dans quel centre de données {nom} est-elle installée ?"))
+    ['centr', 'donne', 'insta']
+    """
+    text = re.sub(r"\{[^}]*\}", " ", phrase)
+    text = unicodedata.normalize("NFKD", text.casefold())
+    text = "".join(c for c in text if not unicodedata.combining(c))
+    words = re.findall(r"[a-z0-9]+", text.replace("œ", "oe"))
+    return frozenset(w[:STEM_LENGTH] for w in words if w not in STOP_WORDS)
+
 
 #: When a record has no ``metadata.description``, its ``text`` is the answer.
 TEXT_ANSWER = "{text}"
