@@ -27,6 +27,7 @@ COMMANDS = {
     "score": ("score", "score stored predictions (BLEU, ROUGE, BERTScore, fact recall, format rules)"),
     "evaluate-finetuned": ("evaluate", "answer a golden set with base, finetuned and RAG systems and score them"),
     "report": ("report", "render the HTML comparison report from results JSON files"),
+    "sweep": ("sweep", "train and evaluate a grid of recipes on one model, and rank them by a metric per split"),
     "compare": ("compare", "compare two results files (baseline, current): exit 1 on a significant regression"),
     "init": ("init", "write a starter [tool.dyag] configuration and benchmarks/test_dyag.py here"),
 }

@@ -287,6 +287,27 @@ class Perf(_Open):
     failed_sections: list[dict[str, Any]] = Field(default_factory=list)
 
 
+class SweepPoint(_Model):
+    """One recipe of a sweep, with its rank."""
+
+    label: str = Field(description="the point's model label, e.g. `smollm2:135m[epochs=4,learning_rate=0.001]`")
+    recipe: dict[str, Any] = Field(description="the grid values of this point")
+    mean: float | None = Field(description="the ranking metric's mean")
+    ci95: tuple[float, float] | None = Field(None, description="its bootstrap 95% interval")
+    n: int = Field(0, description="values behind the mean")
+    train_s: float | None = Field(None, description="training wall time (null: the adapter came from the cache)")
+    rank: int = Field(description="1 is best")
+
+
+class Sweep(_Model):
+    """`dyag sweep`: recipes of one model ranked by one metric on one split."""
+
+    model: str
+    metric: str = Field(description="the ranking column")
+    split: str | None = Field(None, description="the golden split ranked on (null: all cases)")
+    points: list[SweepPoint] = Field(default_factory=list, description="best first")
+
+
 class Calibration(_Open):
     """`make calibrate`: how often the gate fails on benign and on degraded changes."""
 
@@ -319,6 +340,7 @@ class Results(_Model):
     tests: list[TestRecord] = Field(default_factory=list, description="harness: what each benchmark test recorded")
     perf: Perf | None = Field(None, description="`make perf`")
     calibration: Calibration | None = Field(None, description="`make calibrate`")
+    sweep: Sweep | None = Field(None, description="`dyag sweep`")
 
     @property
     def systems(self) -> list[str]:
@@ -349,6 +371,22 @@ class Results(_Model):
         aggs = self.aggregates.get(system, {}) if split is None else self.splits.get(system, {}).get(split, {})
         agg = aggs.get(name)
         return agg.mean if agg else None
+
+    def relabel(self, renames: dict[str, str]) -> "Results":
+        """A new document whose systems (and the training of their models) carry other names:
+        ``{"m/finetuned": "m[epochs=4]/finetuned"}``."""
+        def new(system: str) -> str:
+            return renames.get(system, system)
+
+        models = {System.parse(old).model: System.parse(n).model for old, n in renames.items()}
+        return self.model_copy(update={
+            "cases": [c.model_copy(update={"system": new(c.system)}) for c in self.cases],
+            "aggregates": {new(s): a for s, a in self.aggregates.items()},
+            "splits": {new(s): a for s, a in self.splits.items()},
+            "training": {models.get(m, m): t for m, t in self.training.items()},
+            "run": self.run.model_copy(update={"systems": [new(s) for s in self.run.systems],
+                                               "models": [models.get(m, m) for m in self.run.models]}),
+        })
 
     def replace(self, **changes) -> "Results":
         """A new document with ``changes`` (the models are frozen)."""
@@ -485,7 +523,7 @@ def merge(docs: Sequence[Results], **run_changes) -> Results:
     aggregates: dict[str, dict[str, Aggregate]] = {}
     splits: dict[str, dict[str, dict[str, Aggregate]]] = {}
     training, regression, tests = {}, {}, []
-    perf = calibration = missing = None
+    perf = calibration = missing = sweep = None
     for doc in docs:
         for system in doc.systems:
             cases[system] = doc.cases_of(system)
@@ -499,6 +537,7 @@ def merge(docs: Sequence[Results], **run_changes) -> Results:
         regression.update(doc.regression)
         tests += doc.tests
         perf, calibration, missing = doc.perf or perf, doc.calibration or calibration, doc.missing or missing
+        sweep = doc.sweep or sweep
     first = docs[0].run
     run = first.model_copy(update={
         "systems": _union([first.systems] + [d.run.systems for d in docs[1:]] + [list(cases)]),
@@ -507,7 +546,8 @@ def merge(docs: Sequence[Results], **run_changes) -> Results:
         **run_changes,
     })
     return Results(run=run, training=training, cases=[c for s in cases for c in cases[s]], aggregates=aggregates,
-                   splits=splits, missing=missing, regression=regression, tests=tests, perf=perf, calibration=calibration)
+                   splits=splits, missing=missing, regression=regression, tests=tests, perf=perf, calibration=calibration,
+                   sweep=sweep)
 
 
 def provenance(labelled: Sequence[tuple[str, Results]]) -> dict[str, str]:
@@ -523,7 +563,7 @@ def provenance(labelled: Sequence[tuple[str, Results]]) -> dict[str, str]:
 # --- the schema document ------------------------------------------------------------------------
 
 DOC_MODELS = (Results, Run, Machine, Environment, Scoring, TrainingMetrics, Case, RuleOutcome, Aggregate, Missing,
-              Regression, ComparisonRow, RuleFlip, TestRecord, Perf, PerfPair, PerfTarget, Calibration)
+              Regression, ComparisonRow, RuleFlip, TestRecord, Perf, PerfPair, PerfTarget, Calibration, Sweep, SweepPoint)
 
 _DOC_HEAD = f"""# Results JSON, schema version {SCHEMA_VERSION}
 

@@ -27,6 +27,7 @@ from dyag.training.config import PRECISIONS
 from dyag.utils.paths import safe_name
 
 if TYPE_CHECKING:
+    from dyag.progress import PhaseReporter
     from dyag.results import Regression, Results
 
 DEFAULT_MODELS = ("smollm2:135m", "gemma3:270m")
@@ -135,6 +136,7 @@ class SessionOptions:
         "help": "fail, instead of skipping, when a model has no baseline or cannot load (CI mode)"})
     rootdir: str = field(default=".", metadata={"cli": False})
     project: ProjectConfig = field(default_factory=ProjectConfig, metadata={"cli": False})
+    recipe: dict | None = field(default=None, metadata={"cli": False})  # overrides of the profile's recipe (dyag sweep)
 
     def __post_init__(self):
         from dyag.data.degrade import DEGRADATIONS
@@ -169,10 +171,13 @@ class DyagSession:
     regressions: dict = field(default_factory=dict)
     merged: dict | None = None
     _comparisons: dict = field(default_factory=dict)
+    #: where phase lines go (dyag.progress); the pytest plugin gives one writing through its terminal reporter
+    reporter: "PhaseReporter | None" = None
 
     @cached_property
     def profile(self) -> BenchProfile:
-        return resolve_profile(self.options.profile, self.options.project)
+        profile = resolve_profile(self.options.profile, self.options.project)
+        return BenchProfile(profile.name, {**profile.recipe, **self.options.recipe}) if self.options.recipe else profile
 
     @property
     def root(self) -> Path:
@@ -261,20 +266,26 @@ class DyagSession:
             folder.mkdir(parents=True, exist_ok=True)
             with FileLock(str(folder / "train.lock")):
                 if not out.is_file():
-                    if p.dataset:
-                        rows = read_jsonl(p.dataset)
-                    else:
-                        atomic_write_jsonl(folder / "kb.jsonl", records)
-                        generated = folder / "generated.jsonl"
-                        generate_training(GenerateConfig(
-                            kb=folder / "kb.jsonl", output=generated, method=p.method, count=p.count, seed=self.seed,
-                        ))
-                        rows = read_jsonl(generated)
-                    if degrade:
-                        from dyag.data.degrade import degrade_rows
+                    what = (f"from {self._shown(Path(p.dataset))}" if p.dataset else
+                            f"{p.method} from {len(records)} catalog records")
+                    what += f", {p.count} examples" if p.count and not p.dataset else ""
+                    what += f", degraded: {degrade}" if degrade else ""
+                    with self._phases().phase("generate training set", f"profile {p.name}", detail=what, size=what):
+                        if p.dataset:
+                            rows = read_jsonl(p.dataset)
+                        else:
+                            atomic_write_jsonl(folder / "kb.jsonl", records)
+                            generated = folder / "generated.jsonl"
+                            generate_training(GenerateConfig(
+                                kb=folder / "kb.jsonl", output=generated, method=p.method, count=p.count,
+                                seed=self.seed,
+                            ))
+                            rows = read_jsonl(generated)
+                        if degrade:
+                            from dyag.data.degrade import degrade_rows
 
-                        rows = degrade_rows(rows, degrade, self.kb())
-                    atomic_write_jsonl(out, rows)
+                            rows = degrade_rows(rows, degrade, self.kb())
+                        atomic_write_jsonl(out, rows)
             self._train_set = out
         return self._train_set
 
@@ -310,10 +321,20 @@ class DyagSession:
     def finetuned(self, model: str):
         """Train once per model (through the adapter cache shared by all workers)."""
         if model not in self._finetuned:
+            from dyag.progress import using
             from dyag.training.sft import finetune
 
-            self._finetuned[model] = finetune(self.finetune_config(model), progress=False)
+            with using(self._phases()):  # materialize and train (on an adapter cache miss) report their phases
+                self._finetuned[model] = finetune(self.finetune_config(model), progress=False)
         return self._finetuned[model]
+
+    def _phases(self) -> "PhaseReporter":
+        """The session's phase reporter (standard error unless the plugin gave one)."""
+        if self.reporter is None:
+            from dyag.progress import PhaseReporter
+
+            self.reporter = PhaseReporter()
+        return self.reporter
 
     # --- answers and scores ---------------------------------------------------------------
     def results(self, model: str) -> "Results":
@@ -334,7 +355,10 @@ class DyagSession:
             run = {"profile": self.profile.name, "golden": [self._shown(p) for p in self.golden_paths()],
                    "catalog": self.catalog(), "recipe": self.recipe_record(),
                    "config": self._shown(self.options.project.path) if self.options.project.path else None}
-            self._results[model] = evaluate_systems(config, self.golden_cases(), self.kb(), run_extra=run)
+            from dyag.progress import using
+
+            with using(self._phases()):  # materialize, answers per system and scoring report their phases
+                self._results[model] = evaluate_systems(config, self.golden_cases(), self.kb(), run_extra=run)
         return self._results[model]
 
     def recipe_record(self) -> dict:

@@ -124,6 +124,13 @@ FR: dict[str, str] = {
     "baseline_is": "Référence : {path}",
     "calibration": "Étalonnage des seuils",
     "splits": "Mémorisation et généralisation",
+    "sweep": "Comparaison de recettes",
+    "sweep_note": "dyag sweep : chaque recette entraînée puis évaluée, classées par {metric} ({split}), avec "
+                  "l'intervalle de confiance à 95 % (bootstrap).",
+    "sweep_all": "toutes les questions",
+    "sweep_recipe": "Recette",
+    "sweep_ci": "IC 95 %",
+    "sweep_train_s": "Entraînement (s)",
     "splits_note": "Par partie du jeu de référence : vu (une formulation apprise), paraphrase (un fait appris, "
                    "formulé autrement), non vu (un fait du catalogue absent de l'entraînement), inconnu (une "
                    "application absente du catalogue). L'écart vu − paraphrase du rappel des faits mesure ce qui "
@@ -282,6 +289,13 @@ EN: dict[str, str] = {
     "baseline_is": "Baseline: {path}",
     "calibration": "Gate calibration",
     "splits": "Memorisation and generalisation",
+    "sweep": "Recipe comparison",
+    "sweep_note": "dyag sweep: each recipe trained then evaluated, ranked by {metric} ({split}), with its bootstrap "
+                  "95% confidence interval.",
+    "sweep_all": "all questions",
+    "sweep_recipe": "Recipe",
+    "sweep_ci": "95% CI",
+    "sweep_train_s": "Training (s)",
     "splits_note": "Per golden split: seen (a trained phrasing), paraphrase (a trained fact asked another way), "
                    "unseen (a catalog fact absent from training), unknown (an application absent from the catalog). "
                    "The seen - paraphrase gap of fact recall measures what is memorised but not generalised.",
