@@ -116,11 +116,14 @@ def evaluate_systems(config: EvaluationConfig, cases: list, kb: list[dict] | Non
     """Generate every system's answers and score them: the whole :class:`dyag.results.Results`."""
     from dyag.evaluation.scoring import score_predictions
     from dyag.inference.generator import read_adapter_manifest, check_adapter_dir
+    from dyag.progress import PhaseReporter, current, using
     from dyag.utils.device import machine_info
 
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     t0 = time.perf_counter()
-    predictions, model_name = generate_system_predictions(config, cases, kb)
+    reporter = current() or PhaseReporter()  # the session's, else standard error (dyag evaluate-finetuned)
+    with using(reporter):  # materializing and each system's answers not in the cache report their phases
+        predictions, model_name = generate_system_predictions(config, cases, kb)
     gen_s = time.perf_counter() - t0
     manifest = read_adapter_manifest(check_adapter_dir(config.adapter)) if config.adapter else None
     machine = machine_info()
@@ -141,9 +144,11 @@ def evaluate_systems(config: EvaluationConfig, cases: list, kb: list[dict] | Non
         run_info["dataset"] = manifest.get("dataset")
         run_info["hyperparameters"] = manifest.get("hyperparameters")
         run_info["versions"] = manifest.get("versions")
-    return score_predictions(
-        predictions, cases, kb,
-        bertscore=config.bertscore, bertscore_model=config.bertscore_model,
-        bertscore_layers=config.bertscore_layers, run_info=run_info, progress=config.progress,
-        training={model_name: manifest.get("metrics", {})} if manifest else None,
-    )
+    scoring = f"{len(predictions)} answers, {'BERTScore' if config.bertscore else 'no BERTScore'}"
+    with reporter.phase("score", model_name, detail=scoring, size=scoring, env=run_info["environment"]["device"]):
+        return score_predictions(
+            predictions, cases, kb,
+            bertscore=config.bertscore, bertscore_model=config.bertscore_model,
+            bertscore_layers=config.bertscore_layers, run_info=run_info, progress=config.progress,
+            training={model_name: manifest.get("metrics", {})} if manifest else None,
+        )

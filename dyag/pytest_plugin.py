@@ -94,6 +94,7 @@ def pytest_configure(config):
         raise pytest.UsageError(f"dyag: {exc}") from None
     workerinput = getattr(config, "workerinput", {})
     session = DyagSession(options, worker=workerinput.get("workerid", "main"))
+    session.reporter = _phase_reporter(config, session.worker)
     if project.path is not None or options.golden:
         try:  # a project's inputs are checked before anything trains: missing or empty files are usage errors
             session.golden_cases()
@@ -119,6 +120,41 @@ def pytest_configure_node(node):
 
 def _session(config):
     return config.pluginmanager.get_plugin("dyag_session")
+
+
+def _phase_reporter(config, worker: str):
+    """The session's phase lines (:mod:`dyag.progress`), written past pytest's capture so that they reach
+    the log while the fixtures train and generate: through the terminal reporter, on a line of their own
+    (not after the progress dots). A pytest-xdist worker's terminal output never reaches the controller:
+    there they go, tagged with the worker's id, to the worker's standard error, which the controller's
+    process shares (so they reach the log too, though not in step with the controller's dots)."""
+    import contextlib
+    import sys
+
+    from dyag.progress import PhaseReporter
+
+    def write(line: str) -> None:
+        capture = config.pluginmanager.get_plugin("capturemanager")
+        terminal = config.pluginmanager.get_plugin("terminalreporter")
+        with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+            if terminal is None or worker != "main":
+                sys.stderr.write(line + "\n")
+                sys.stderr.flush()
+                return
+            _fresh_line(terminal)
+            terminal.write_line(line)
+            terminal.flush()  # CI logs are files: buffered output would show up only at the end
+
+    return PhaseReporter(write, label="dyag" if worker == "main" else f"dyag [{worker}]")
+
+
+def _fresh_line(terminal) -> None:
+    """End the terminal reporter's current line, if anything is on it: a file's name and its dots
+    (``ensure_newline``), or the bare dots and ``[100%]`` of ``-q``."""
+    terminal.ensure_newline()
+    writer = getattr(terminal, "_tw", None)
+    if writer is not None and writer.width_of_current_line:
+        writer.line()
 
 
 def pytest_generate_tests(metafunc):
@@ -189,6 +225,7 @@ def _write_outputs(config, dyag, merged) -> None:
     except DyagError as exc:
         lines = [f"dyag: could not write the results: {exc}"]
     if reporter is not None:
+        _fresh_line(reporter)
         for line in lines:
             reporter.write_line(line)
 

