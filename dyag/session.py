@@ -230,13 +230,17 @@ class DyagSession:
         return {"path": self._shown(path), "sha256": sha256_file(path)}
 
     def training_kb(self) -> list[dict]:
+        """The catalog records the profile trains on: all (``kb_scope = "all"``, minus the applications of
+        ``unseen`` cases), or those the golden cases ask about, except ``unseen`` ones (their facts must stay
+        out of training)."""
         kb = self.kb()
+        held_out = {kb_id for case in self.golden_cases() if case.split == "unseen" for kb_id in case.kb_ids}
         if self.profile.kb_scope == "all":
-            return kb
-        wanted = {kb_id for case in self.golden_cases() for kb_id in case.kb_ids}
+            return [r for r in kb if r["id"] not in held_out]
+        wanted = {kb_id for case in self.golden_cases() if case.split != "unseen" for kb_id in case.kb_ids}
         if not wanted:  # golden cases that name no application: learn the whole catalog
-            return kb
-        return [r for r in kb if r["id"] in wanted]
+            return [r for r in kb if r["id"] not in held_out]
+        return [r for r in kb if r["id"] in wanted - held_out]
 
     @property
     def seed(self) -> int:

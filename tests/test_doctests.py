@@ -32,6 +32,7 @@ PURE_MODULES = (
     "dyag.gates",
     "dyag.models.materialize",
     "dyag.models.registry",
+    "dyag.progress",
     "dyag.results",
     "dyag.system",
     "dyag.training.config",
