@@ -194,6 +194,10 @@ def build_trainer(config: FinetuneConfig, resolved, device, train_rows, eval_row
 
         trainer.remove_callback(ProgressCallback)
         trainer.add_callback(loss_progress_callback())
+    elif not progress and not config.verbose:  # no bar, and no log dict printed per step either
+        from transformers.trainer_callback import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)
     torch.manual_seed(config.seed)
     return trainer
 
