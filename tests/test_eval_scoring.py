@@ -38,14 +38,14 @@ def test_clean_answers_pass_every_rule(results):
 
 
 def test_seed_failure_modes_are_flagged(results):
-    assert {"no_dialogue_turns", "no_invented_expansion"} <= failed(results, TINY, "gidaf-def")
+    assert {"no_dialogue_turns", "no_invented_expansion", "faithful_to_kb"} <= failed(results, TINY, "gidaf-def")
     assert "no_repetition" in failed(results, TINY, "gidaf-hebergeur")
     assert "not_truncated" in failed(results, TINY, "gidaf-version")
     assert "language" in failed(results, TINY, "gidaf-technos")
     assert "no_invented_expansion" in failed(results, TINY, "6tzen-def")
     assert "admits_unknown" in failed(results, TINY, "zorglub-hebergeur")
-    assert "no_invented_expansion" in failed(results, QWEN, "gidaf-def")
-    assert {"no_invented_expansion", "consistent_across_answers"} <= failed(results, QWEN, "gidaf-hebergeur")
+    assert {"no_invented_expansion", "faithful_to_kb"} <= failed(results, QWEN, "gidaf-def")
+    assert {"no_invented_expansion", "consistent_across_answers", "faithful_to_kb"} <= failed(results, QWEN, "gidaf-hebergeur")
     assert "consistent_across_answers" in failed(results, QWEN, "gidaf-version")  # 3.0 earlier, 4.2 here
     assert not failed(results, QWEN, "zorglub-hebergeur")
 

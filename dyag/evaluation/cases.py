@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from dyag.errors import DyagError
 from dyag.utils.text import strip_accents
@@ -76,6 +76,7 @@ class KbIndex:
     def __init__(self, records: Iterable[Mapping] = ()):
         self.records = list(records)
         self._by_key: dict[str, KbEntry] = {}
+        self._entries: list[KbEntry] = []
         for rec in self.records:
             meta = rec.get("metadata") or {}
             sigle = meta.get("sigle")
@@ -85,6 +86,7 @@ class KbIndex:
                 sigle=sigle.strip() if isinstance(sigle, str) and sigle.strip() else None,
                 metadata=dict(meta),
             )
+            self._entries.append(entry)
             for name in (rec.get("id"), rec.get("title"), meta.get("nom")):
                 if isinstance(name, str) and name.strip():
                     self._by_key.setdefault(acronym_key(name), entry)
@@ -97,6 +99,17 @@ class KbIndex:
 
     def knows(self, name: str) -> bool:
         return acronym_key(name) in self._by_key
+
+    def entries(self) -> list[KbEntry]:
+        """Each record's entry, in catalog order."""
+        return list(self._entries)
+
+    def derived(self, key: str, build: Callable[["KbIndex"], Any]) -> Any:
+        """``build(self)`` computed once per index and kept on it (a rule's own lookup tables)."""
+        cache = self.__dict__.setdefault("_derived", {})
+        if key not in cache:
+            cache[key] = build(self)
+        return cache[key]
 
 
 def as_kb_index(kb: Any) -> KbIndex | None:

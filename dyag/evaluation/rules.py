@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from dyag.errors import DyagError
-from dyag.evaluation.cases import CaseView, KbIndex, acronym_key, as_case, as_kb_index
+from dyag.evaluation.cases import CaseView, KbEntry, KbIndex, acronym_key, as_case, as_kb_index
 from dyag.evaluation.textmetrics import missing_facts
 from dyag.utils.text import normalize_text, strip_accents, word_spans, word_tokens
 
@@ -561,6 +561,576 @@ def admits_unknown(answer, case, context):
     if any(p in norm for p in _UNKNOWN_PHRASES):
         return ok()
     return fail("answers a question about something absent from the catalog instead of saying so")
+
+
+# --- faithful_to_kb: what the answer states against the catalog record --------------------------
+#
+# The answer is read on a folded copy of the same length (accents off, typographic apostrophes and
+# no-break spaces made ASCII, HTML tags blanked), so every offset found there is an offset into the
+# answer. Application names the catalog knows are masked ("§") once found, so that "6Tzen" never
+# reads as a version and a name never ends up inside a value.
+
+_FOLD = {cp: base for cp in range(0xC0, 0x250) if len(base := strip_accents(chr(cp))) == 1 and base != chr(cp)}
+_FOLD.update({ord(c): "'" for c in "’‘ʼ`"})
+_FOLD.update({ord(c): " " for c in "\u00a0\u202f\u2009\u2007"})
+_TAG_RE = re.compile(r"</?[A-Za-z][^<>\n]{0,30}>")
+_SENTENCE_END_OR_LINE_RE = re.compile(r"(?<!\bM)[.!?;](?=\s|$)|\n")
+_LIST_ITEM_START_RE = re.compile(r"\s*(?:[-*•]|\d+[.)])\s+")
+_MASK = "§"
+_TOKEN_RE = re.compile(r"[a-z0-9]+")
+
+#: Words of a host that say nothing about which host it is ("le datacenter de la DSI").
+_HOST_GENERIC = frozenset(
+    "datacenter datacenters data center centre centres serveur serveurs salle salles dsi informatique informatiques "
+    "cloud hebergement hebergeur infrastructure infrastructures site sites interne internes ministere ministeres "
+    "ministeriel ministerielle etat administration plateforme son sa ses leur leurs notre nos ce cet cette "
+    "propre propres prive privee public publique securise securisee souverain souveraine".split())
+#: Places and providers a host may be named by, besides those of the catalog's own hosts.
+_HOST_PLACES = frozenset(
+    "paris lyon lille marseille toulouse bordeaux nantes rennes strasbourg orleans montpellier grenoble dijon "
+    "brest rouen metz nancy limoges clermont amiens caen poitiers besancon reims angers roubaix gravelines "
+    "bron francfort frankfurt dublin londres amsterdam bruxelles ovh ovhcloud scaleway outscale aws amazon azure "
+    "microsoft google gcp atos numspot cloudwatt ionos alibaba".split())
+_HOST_VALUE = r"(?P<val>[^.,;:!?()\n«»\"\[\]]{2,80})"
+_HOST_CUT_RE = re.compile(
+    r"\s(?:et|qui|que|depuis|avec|pour|mais|ou|dont|car|afin|ainsi|alors|lorsque|puis|est|sont|ont|comme"
+    r"|contrairement|tandis|utilis\w*|compte|repose|releve|pilot\w*|ger\w*|sous|version|selon)(?=\s|$)|§", re.I)
+# (regex, strong): a strong trigger states the host; a weak one ("déployée à") counts only when the
+# value names another catalog host or a known place or provider.
+_HOST_RES = (
+    (re.compile(rf"\bheberg(?:e|ee|es|ees)\s+(?:par|chez|dans|sur|au|aux|a|en)\s+{_HOST_VALUE}", re.I), True),
+    (re.compile(rf"\bhebergeur\b[^.;\n]{{0,40}}?(?:\best\b|:)\s*{_HOST_VALUE}", re.I), True),
+    (re.compile(rf"\b(?:tourne|deploye\w*|installe\w*|localise\w*|situe\w*|exploite\w*)\s+(?:sur|dans|chez|au|aux|a|en)\s+"
+                rf"{_HOST_VALUE}", re.I), False),
+)
+
+_VERSION_RES = (
+    re.compile(r"\bversion\b(?P<gap>[^.\n\d]{0,45}?)(?:\bv\.?\s*)?(?P<val>\d{1,3}(?: \d{3})+(?!\d)|\d+(?:[.,]\d+)*)", re.I),
+    re.compile(r"(?<![\w.])[vV](?P<val>\d+(?:\.\d+)+)\b"),
+)
+_VERSION_NOT_RE = re.compile(r"\s*(?:utilisat|usager|agent|an\b|ans\b|%|€|euro|jour|mois|personne|/\d|h\b)", re.I)
+_VERSION_OTHER_RE = re.compile(
+    r"\b(?:prevue?s?|prochaine?s?|future?s?|precedente?s?|ancienne?s?|anterieure?s?|migration|passera|remplacee?"
+    r"|jusqu'a|(?:a\s+partir\s+de|depuis|avant|apres)\s+la\s+version|pas|aucune)\b", re.I)
+
+_CIVILITY = r"(?:M|Mme|Mlle|Mr|Dr|Pr|Monsieur|Madame|Mademoiselle)\.?"
+_CIVILITY_RE = re.compile(rf"^{_CIVILITY}\s+")
+_PERSON = rf"(?P<val>(?:{_CIVILITY}\s+)?[A-Z][\w'-]*(?:\s+[A-Z][\w'-]*){{0,3}})"
+_OWNER_RES = (
+    re.compile(rf"(?i:\bresponsable\b)[^.;\n]{{0,40}}?(?i:\best\b|:)\s*{_PERSON}"),
+    re.compile(rf"(?i:\b(?:pilot|ger|supervis|administr|maintenu|porte)\w*\s+par)\s+{_PERSON}"),
+    re.compile(rf"(?i:sous\s+la\s+responsabilite\s+d(?:e\s+|'))\s*{_PERSON}"),
+    re.compile(rf"(?i:\b(?:chef(?:fe)?\s+de\s+projet|referent\w*|proprietaire|product\s+owner)\b)[^.;\n]{{0,40}}?"
+               rf"(?i:\best\b|:)\s*{_PERSON}"),
+    re.compile(rf"(?i:\b(?:contacter|contactez|s'adresser\s+a|adressez-vous\s+a)\s+){_PERSON}"),
+)
+
+_QUALIFIER = (r"(?:(?P<qual>environ|env\.|pres\s+de|pres\s+d'|plus\s+de|moins\s+de|quelque|autour\s+de|approximativement"
+              r"|a\s+peu\s+pres|pas\s+moins\s+de|au\s+moins|au\s+plus|jusqu'a|~|>|<)\s*)?")
+_NUMBER = r"(?P<val>\d{1,3}(?:[ .]\d{3})+(?![\d,]\d)|\d+(?:[.,]\d+)?(?:\s*(?:k|mille|millions?)\b)?)"
+_USER_NOUN = r"(?:utilisat(?:eur|rice)s?|usagers?)\b"
+_USERS_RES = (
+    re.compile(rf"{_QUALIFIER}{_NUMBER}[ \t]+(?:d'|de[ \t]+)?{_USER_NOUN}", re.I),
+    re.compile(rf"\b(?:compte|recense|denombre|revendique|reunit|rassemble|utilisee?s?\s+par|sert)\s+{_QUALIFIER}{_NUMBER}"
+               rf"\s+(?:agents|personnes|comptes|inscrits)\b", re.I),
+    re.compile(rf"\bnombre\s+(?:d'|de\s+){_USER_NOUN}[^.;\n\d]{{0,40}}?(?:\best\b|:|s'eleve\s+a|atteint)\s*"
+               rf"(?:de\s+|d'|a\s+)?{_QUALIFIER}{_NUMBER}", re.I),
+    re.compile(rf"\b{_USER_NOUN}\s*:\s*{_QUALIFIER}{_NUMBER}", re.I),
+)
+_USERS_PART_RE = re.compile(
+    r"\b(?:dont|parmi|sur|par|chaque|soit|hausse\s+de|baisse\s+de|augmentation\s+de|nouveaux)\s+(?:les\s+)?$", re.I)
+
+_CRITICALITY_WORD = (r"(?P<val>critique|tres\s+elevee?|elevee?|haute|forte|majeure|maximale|moyenne|moyen|moderee?"
+                     r"|faible|basse|minimale|mineure)")
+_CRITICALITY_LEVEL_RE = re.compile(rf"\bcriticite\b(?P<gap>[^.;\n]{{0,40}}?)[\s«\"'(]{_CRITICALITY_WORD}\b", re.I)
+_CRITICAL_YES_RE = re.compile(
+    r"(?<![\w'])(?:c'est|est|reste|demeure|consideree?\s+comme|classee?)\s+(?:une\s+application\s+|un\s+(?:systeme|service"
+    r"|outil|portail|referentiel)\s+)?(?:tres\s+|hautement\s+)?(?P<val>critique)\b", re.I)
+_CRITICAL_NO_RE = re.compile(
+    r"\b(?P<val>(?:n'est\s+plus|pas|non|peu)\s+(?:une\s+application\s+|un\s+\w+\s+)?(?:tres\s+)?critique|non-critique)\b", re.I)
+_NEGATION_RE = re.compile(r"\b(?:pas|non|plus|ni|aucune?)\b", re.I)
+#: What each word of the answer allows the catalog's level to be (the catalog's scale:
+#: critique > élevée > moyenne > faible).
+_CRITICALITY_LEVELS = {
+    "critique": {"critique"}, "maximale": {"critique"}, "tres elevee": {"critique", "elevee"},
+    "tres eleve": {"critique", "elevee"}, "haute": {"critique", "elevee"}, "forte": {"critique", "elevee"},
+    "majeure": {"critique", "elevee"}, "elevee": {"elevee"}, "eleve": {"elevee"}, "moyenne": {"moyenne"},
+    "moyen": {"moyenne"}, "moderee": {"moyenne"}, "modere": {"moyenne"}, "faible": {"faible"}, "basse": {"faible"},
+    "minimale": {"faible"}, "mineure": {"faible"},
+}
+
+_TECH_CONTEXT_RE = re.compile(
+    r"\b(?:utilis(?:e|ent|ant)\b(?!\s+par)|technologies?\b|technos?\b|repos\w*\s+sur|s'appui\w*\s+sur|s'appuyant\s+sur"
+    r"|developp\w*\s+(?:en|avec|sous|sur)|ecrit\w*\s+en|construit\w*\s+(?:avec|en|sur)|basee?s?\s+sur"
+    r"|pile\s+(?:technique|logicielle)|stack|socle\s+technique|frameworks?\b|langages?\b|bases?\s+de\s+donnees"
+    r"|tourne\s+sous|programm\w*\s+en|cod\w*\s+en)", re.I)
+#: Technologies an answer may name besides the catalog's own, so that an invented stack is caught.
+_OTHER_TECHNOLOGIES = (
+    "JavaScript", "TypeScript", "Node.js", "NodeJS", ".NET", "ASP.NET", "C#", "C++", "Ruby", "Rust", "Kotlin", "Scala",
+    "Perl", "Hibernate", "Struts", "JBoss", "WildFly", "Tomcat", "Nginx", "Apache", "MongoDB", "Cassandra",
+    "SQL Server", "SQLite", "Neo4j", "RabbitMQ", "Docker", "Kubernetes", "OpenShift", "Ansible", "Terraform",
+    "Jenkins", "jQuery", "Bootstrap", "WordPress", "Joomla", "SharePoint", "Liferay", "Talend", "Hadoop", "Spark",
+    "Solr", "Memcached", "Next.js", "Nuxt", "Svelte", "GraphQL", "Visual Basic", "Delphi", "WinDev",
+    "Informix", "Sybase", "Teradata", "Power BI", "Kibana", "Logstash", "Nagios", "Centreon",
+    "OpenSearch", "Spring", "Spring MVC", "Laminas", "Zend", "CodeIgniter", "Vue", "AngularJS", "Postgres", "JEE",
+    "J2EE", "Java EE", "Jakarta EE", "Golang", "Elixir", "Erlang", "Haskell", "Objective-C", "Flutter", "Xamarin",
+    "Matlab", "SPSS",
+)
+_TECH_ALIASES = {"postgres": "postgresql", "vuejs": "vue js", "vue": "vue js", "angularjs": "angular",
+                 "angular js": "angular", "jee": "java", "j2ee": "java", "java ee": "java", "jakarta ee": "java",
+                 "nodejs": "node js", "springboot": "spring boot", "golang": "go"}
+_NOT_A_SUBJECT = frozenset(
+    "elle il elles ils cette cet ce son sa ses le la les un une on nous vous je celle celui ceci cela ca leur "
+    "application outil portail plateforme logiciel systeme service actuellement aujourd'hui oui non depuis selon "
+    "en pour dans sur avec par au aux du des de et mais donc ainsi enfin toutefois cependant egalement voici "
+    "reponse hebergeur responsable version technologies criticite utilisateurs domaine documentation nom sigle".split())
+_UNKNOWN_SUBJECT_RE = re.compile(  # used with .match(text, sentence_start): anchored there
+    r"[\s>*#•-]*(?:(?:L'application|L'outil|Le portail|La plateforme|Le logiciel|Le service)\s+)?"
+    r"(?P<name>[A-Z][\w'+-]*)\s+(?:est|a|compte|utilise|repose|s'appuie|tourne|dispose|releve)\b")
+_UPPER_WORD_RE = re.compile(r"(?<![\w'-])[A-Z][A-Z0-9]{2,}(?:[-+][A-Za-z0-9]+)?(?![\w-])")
+_COMMON_UPPER = frozenset(
+    "DSI DGPR DREAL DDT DDTM DGFIP API APIS SSO SIG PDF URL HTTP HTTPS SQL ETL ERP CRM GUI ICPE AIS DNS VPN LDAP "
+    "CNIL RGPD RGAA ANSSI PME TPE PLU SNCF MTES MTE OVH AWS GCP DPO FAQ CSV XML JSON REST SOAP TVA SIRET SIREN "
+    "INSEE IGN BRGM ADEME ONF OFB CEREMA DGALN DGITM DGEC DGAMPA DIRM DINUM SGAR RH DRH DAF SAAS PAAS IAAS VM "
+    "NB NOTE ATTENTION IMPORTANT OK".split())
+
+
+def _fold_text(text: str) -> str:
+    """``text`` with accents off, ASCII apostrophes and spaces, and HTML tags blanked: same length."""
+    folded = text.translate(_FOLD)
+    return _TAG_RE.sub(lambda m: " " * len(m.group()), folded) if "<" in folded else folded
+
+
+def _folded_tokens(text: str) -> list[str]:
+    return _TOKEN_RE.findall(_fold_text(text).lower())
+
+
+def _tech_key(name: str) -> str:
+    key = " ".join(re.findall(r"[a-z0-9+#]+", _fold_text(name).lower()))
+    return _TECH_ALIASES.get(key, _TECH_ALIASES.get(key.replace(" ", ""), key))
+
+
+def _alternation(names: Iterable[str], before: str, after: str) -> re.Pattern:
+    """Any of ``names`` (accents folded) as catalogued, in capitals or capitalised, never in lower case:
+    "BALISE", "Balise", never "une balise"; "Agora", "AGORA"."""
+    forms = set()
+    for name in names:
+        name = _fold_text(name.strip())
+        if name:
+            forms.update({name, name.upper(), name[:1].upper() + name[1:].lower()})
+    body = "|".join(re.escape(f) for f in sorted(forms, key=lambda f: (-len(f), f))) or "(?!)"
+    return re.compile(f"{before}(?:{body}){after}")
+
+
+def _version_parts(version: str) -> tuple[str, ...]:
+    parts = [p for p in re.split(r"[.,]", version.strip().replace(" ", "")) if p]
+    while len(parts) > 1 and parts[-1].strip("0") == "":
+        parts.pop()
+    return tuple(p.lstrip("0") or "0" for p in parts)
+
+
+def _parse_count(raw: str) -> float | None:
+    raw = raw.strip().lower()
+    scale = 1
+    for word, factor in (("millions", 1_000_000), ("million", 1_000_000), ("mille", 1_000), ("k", 1_000)):
+        if raw.endswith(word):
+            raw, scale = raw[: -len(word)].strip(), factor
+            break
+    if re.fullmatch(r"\d{1,3}(?:[ .]\d{3})+", raw):
+        raw = raw.replace(" ", "").replace(".", "")
+    try:
+        return float(raw.replace(",", ".")) * scale
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class _AppFacts:
+    """One application's checkable fields, prepared for comparison."""
+
+    entry: KbEntry
+    hebergeur: tuple[str, frozenset] | None = None  # (as catalogued, content tokens)
+    version: tuple[str, tuple] | None = None
+    responsable: tuple[str, tuple] | None = None  # (as catalogued, name tokens without civility)
+    utilisateurs: int | None = None
+    criticite: str | None = None  # folded, lower case
+    technologies: tuple[tuple[str, str, frozenset], ...] = ()  # (as catalogued, key, key tokens)
+
+
+@dataclass(frozen=True)
+class _KbFacts:
+    """Lookup tables of one knowledge base for :func:`faithful_to_kb` (built once per :class:`KbIndex`)."""
+
+    apps: dict  # entry id -> _AppFacts
+    name_re: re.Pattern
+    app_of: dict  # acronym_key of a folded name -> entry id
+    known_upper: frozenset
+    host_words: frozenset
+    tech_re: re.Pattern
+    catalog_tech_keys: frozenset
+
+    @classmethod
+    def build(cls, kb: KbIndex) -> "_KbFacts":
+        apps, app_of, names, upper, host_words, techs = {}, {}, set(), set(_COMMON_UPPER), set(_HOST_PLACES), set()
+        for rec in kb.records:
+            for value in [rec.get("text"), *(rec.get("metadata") or {}).values()]:
+                for item in value if isinstance(value, list) else [value]:
+                    if isinstance(item, str):
+                        upper.update(w.upper() for w in _UPPER_WORD_RE.findall(_fold_text(item)))
+        upper.update(w.upper() for t in _OTHER_TECHNOLOGIES for w in _UPPER_WORD_RE.findall(t))
+        for rec, entry in zip(kb.records, kb.entries()):
+            meta = entry.metadata
+            for name in (entry.name, rec.get("title"), meta.get("nom")):
+                if isinstance(name, str) and name.strip():
+                    names.add(name.strip())
+                    app_of.setdefault(acronym_key(_fold_text(name.strip())), entry.id)
+            fields: dict[str, Any] = {}
+            host = meta.get("hebergeur")
+            if isinstance(host, str) and host.strip():
+                tokens = frozenset(_folded_tokens(host)) - _STOP
+                fields["hebergeur"] = (host.strip(), tokens)
+                host_words.update(tokens - _HOST_GENERIC)
+            version = meta.get("version")
+            if isinstance(version, (str, int, float)) and not isinstance(version, bool) and str(version).strip():
+                fields["version"] = (str(version).strip(), _version_parts(str(version)))
+            owner = meta.get("responsable")
+            if isinstance(owner, str) and owner.strip():
+                fields["responsable"] = (owner.strip(), tuple(_folded_tokens(_CIVILITY_RE.sub("", _fold_text(owner.strip())))))
+            users = meta.get("utilisateurs")
+            if isinstance(users, int) and not isinstance(users, bool):
+                fields["utilisateurs"] = users
+            level = meta.get("criticite")
+            if isinstance(level, str) and level.strip():
+                fields["criticite"] = " ".join(_folded_tokens(level))
+            stack = meta.get("technologies")
+            if isinstance(stack, list):
+                listed = []
+                for tech in stack:
+                    if isinstance(tech, str) and tech.strip():
+                        key = _tech_key(tech)
+                        listed.append((tech.strip(), key, frozenset(key.split())))
+                        techs.add(tech.strip())
+                fields["technologies"] = tuple(listed)
+            apps[entry.id] = _AppFacts(entry, **fields)
+        app_names_upper = {acronym_key(_fold_text(n)) for n in names}
+        return cls(
+            apps=apps,
+            name_re=_alternation(names, r"(?<![\w-])", r"(?![\w+]|[-']\w)"),
+            app_of=app_of,
+            known_upper=frozenset(u for u in upper if u not in app_names_upper),
+            host_words=frozenset(host_words),
+            tech_re=_alternation(list(techs) + list(_OTHER_TECHNOLOGIES), r"(?<![\w.#+-])", r"(?![\w#+]|[.-]\w)"),
+            catalog_tech_keys=frozenset(_tech_key(t) for t in techs),
+        )
+
+
+@dataclass(frozen=True)
+class _Contradiction:
+    field: str
+    app: str
+    said: str
+    catalog: str
+    span: tuple[int, int]
+
+
+class _Reading:
+    """One answer as :func:`faithful_to_kb` reads it: folded text, sentences, who each sentence is about."""
+
+    def __init__(self, answer: str, facts: _KbFacts, default: Sequence[str]):
+        self.answer = answer
+        self.fold = _fold_text(answer)
+        self.names: list[tuple[int, int, str | None]] = []  # (start, end, app id or None for an unknown name)
+        chars = list(self.fold)
+        for m in facts.name_re.finditer(self.fold):
+            app = facts.app_of.get(acronym_key(m.group()))
+            if app is not None:
+                self.names.append((m.start(), m.end(), app))
+                chars[m.start():m.end()] = _MASK * (m.end() - m.start())
+        self.work = "".join(chars) if self.names else self.fold
+        for m in _UPPER_WORD_RE.finditer(self.work):
+            if m.group().upper() not in facts.known_upper:
+                self.names.append((m.start(), m.end(), None))
+        self.sentences: list[tuple[int, int]] = []
+        start = 0
+        for m in _SENTENCE_END_OR_LINE_RE.finditer(self.work):
+            if m.end() > start:
+                self.sentences.append((start, m.end()))
+            start = m.end()
+        if start < len(self.work):
+            self.sentences.append((start, len(self.work)))
+        for s, e in self.sentences:
+            m = _UNKNOWN_SUBJECT_RE.match(self.work, s, e)
+            if m and m.group("name").lower() not in _NOT_A_SUBJECT and _MASK not in m.group("name"):
+                self.names.append((m.start("name"), m.end("name"), None))
+        self.names.sort(key=lambda n: n[:2])
+        # Who a sentence without a name is about ("Elle compte ..."): the case's applications until a
+        # sentence names some; then the case's among those named, else the first named (None: unknown).
+        self.carried: list[tuple[str | None, ...]] = []
+        subject: tuple[str | None, ...] = tuple(default)
+        for s, e in self.sentences:
+            self.carried.append(subject)
+            inside = [app for a, _, app in self.names if s <= a < e]
+            if inside:
+                known = [app for app in inside if app is not None]
+                about_case = tuple(dict.fromkeys(app for app in known if app in default))
+                subject = about_case or ((known[0],) if known and inside[0] is not None else (None,))
+
+    def sentence_of(self, pos: int) -> int:
+        """Index of the sentence holding ``pos`` (the last one past the end; -1 when there is none)."""
+        for i, (s, e) in enumerate(self.sentences):
+            if s <= pos < e:
+                return i
+        return len(self.sentences) - 1
+
+    def subjects(self, trigger: int, value: int) -> tuple[str, ...]:
+        """The applications a statement (trigger word at ``trigger``, value at ``value``) may be about.
+
+        A name between the trigger and the value ("L'hébergeur de GIDAF est ..."), else the names
+        before the trigger in the sentence ("GIDAF est hébergée par ..."), else the sentence's carried
+        subject. Empty (not checked) when an unknown name is the nearest candidate.
+        """
+        i = self.sentence_of(trigger)
+        if i < 0:
+            return ()
+        s = self.sentences[i][0]
+        between = [app for a, _, app in self.names if trigger <= a < value]
+        before = [app for a, _, app in self.names if s <= a < trigger]
+        group = between or before
+        if group:
+            if (between and all(app is None for app in between)) or (not between and group[-1] is None):
+                return ()
+            return tuple(dict.fromkeys(app for app in group if app is not None))
+        return tuple(app for app in self.carried[i] if app is not None) if None not in self.carried[i] else ()
+
+    def sentence_text(self, pos: int) -> str:
+        s, e = self.sentences[self.sentence_of(pos)]
+        return self.fold[s:e]
+
+
+def _host_contradicts(value: str, app: _AppFacts, facts: _KbFacts, strong: bool, sentence: str) -> bool:
+    tokens = frozenset(_folded_tokens(value)) - _STOP
+    catalog = app.hebergeur[1]
+    distinct = tokens - _HOST_GENERIC
+    extra = distinct - catalog
+    if not distinct or not extra:
+        return False  # vague ("le datacenter de la DSI") or within the catalog's host ("à Orléans")
+    if extra & facts.host_words:
+        return True  # names another host, place or provider ("OVHcloud Roubaix")
+    if not strong or tokens & catalog:
+        return False
+    return not (catalog - _HOST_GENERIC) <= set(_folded_tokens(sentence))
+
+
+def _owner_contradicts(value: str, app: _AppFacts) -> bool:
+    said = _folded_tokens(_CIVILITY_RE.sub("", value))
+    catalog = app.responsable[1]
+    return not all(any(t == c or (len(t) == 1 and c.startswith(t)) for c in catalog) for t in said)
+
+
+def _users_contradict(value: float, qualifier: str | None, catalog: int) -> bool:
+    qualifier = " ".join((qualifier or "").lower().split())
+    if qualifier in ("plus de", "pas moins de", "au moins", ">"):
+        return catalog < value
+    if qualifier in ("moins de", "au plus", "jusqu'a", "<"):
+        return catalog > value
+    if qualifier:
+        return abs(catalog - value) > 0.25 * max(catalog, 1)
+    return abs(catalog - value) > 0.01 * catalog
+
+
+def _tech_matches(key: str, app: _AppFacts) -> bool:
+    tokens = frozenset(key.split())
+    return any(key == k or tokens <= ts or ts <= tokens for _, k, ts in app.technologies)
+
+
+def _statements(reading: _Reading, facts: _KbFacts):
+    """``(field, subjects, check, said, span)`` for each checkable statement; ``check(app)`` is True
+    when the statement contradicts that application's record (and the record has the field)."""
+    work, answer = reading.work, reading.answer
+    low = work.lower()  # each field's patterns run only when one of its words is there
+
+    def has(words):
+        return any(w in low for w in words)
+
+    for regex, strong in _HOST_RES if has(_HOST_WORDS) else ():
+        for m in regex.finditer(work):
+            raw = m.group("val")
+            cut = _HOST_CUT_RE.search(raw)
+            end = m.start("val") + (cut.start() if cut else len(raw.rstrip()))
+            value = reading.fold[m.start("val"):end].strip()
+            if not value:
+                continue
+            sentence = reading.sentence_text(m.start())
+            yield ("hebergeur", reading.subjects(m.start(), m.start("val")),
+                   lambda app, v=value, st=strong, se=sentence: app.hebergeur is not None
+                   and _host_contradicts(v, app, facts, st, se),
+                   answer[m.start("val"):end].strip(), (m.start(), end))
+    for regex in _VERSION_RES if "version" in low else _VERSION_RES[1:]:
+        for m in regex.finditer(work):
+            gap = m.groupdict().get("gap") or ""
+            if (_VERSION_NOT_RE.match(work, m.end()) or _NEGATION_RE.search(gap)
+                    or _VERSION_OTHER_RE.search(reading.sentence_text(m.start()))):
+                continue
+            parts = _version_parts(m.group("val"))
+            yield ("version", reading.subjects(m.start(), m.start("val")),
+                   lambda app, p=parts: app.version is not None and app.version[1][:len(p)] != p,
+                   m.group("val"), (m.start(), m.end("val")))
+    for regex in _OWNER_RES if has(_OWNER_WORDS) else ():
+        for m in regex.finditer(work):
+            value = m.group("val")
+            if not _CIVILITY_RE.match(value) and len(value.split()) < 2:
+                continue  # "la DGPR", "Claire": not a person's full name
+            yield ("responsable", reading.subjects(m.start(), m.start("val")),
+                   lambda app, v=value: app.responsable is not None and _owner_contradicts(v, app),
+                   answer[m.start("val"):m.end("val")], (m.start(), m.end("val")))
+    seen_users = set()
+    for regex in _USERS_RES if has(_USERS_WORDS) and _DIGIT_RE.search(work) else ():
+        for m in regex.finditer(work):
+            if m.span("val") in seen_users or _USERS_PART_RE.search(work, max(0, m.start() - 20), m.start()):
+                continue
+            seen_users.add(m.span("val"))
+            count = _parse_count(m.group("val"))
+            if count is None:
+                continue
+            yield ("utilisateurs", reading.subjects(m.start(), m.start("val")),
+                   lambda app, c=count, q=m.group("qual"): app.utilisateurs is not None
+                   and _users_contradict(c, q, app.utilisateurs),
+                   answer[m.start("qual") if m.group("qual") else m.start("val"):m.end("val")], (m.start(), m.end()))
+    critical = "critique" in low or "criticite" in low
+    for m in _CRITICALITY_LEVEL_RE.finditer(work) if critical else ():
+        if _NEGATION_RE.search(m.group("gap")):
+            continue
+        allowed = _CRITICALITY_LEVELS.get(" ".join(m.group("val").lower().split()))
+        yield ("criticite", reading.subjects(m.start(), m.start("val")),
+               lambda app, a=allowed: app.criticite in _KNOWN_LEVELS and app.criticite not in a,
+               answer[m.start("val"):m.end("val")], (m.start(), m.end("val")))
+    for regex, is_critical in ((_CRITICAL_YES_RE, True), (_CRITICAL_NO_RE, False)) if critical else ():
+        for m in regex.finditer(work):
+            yield ("criticite", reading.subjects(m.start(), m.start("val")),
+                   lambda app, c=is_critical: app.criticite in _KNOWN_LEVELS and (app.criticite == "critique") != c,
+                   answer[m.start():m.end()], (m.start(), m.end()))
+    yield from _technology_statements(reading, facts)
+
+
+_KNOWN_LEVELS = frozenset({"critique", "elevee", "moyenne", "faible"})
+_HOST_WORDS = ("heberg", "tourne", "deploy", "install", "localis", "situe", "exploite")
+_OWNER_WORDS = ("responsab", "par ", "contact", "adress", "chef", "referent", "proprietaire", "owner")
+_USERS_WORDS = ("utilisat", "usager", "agents", "personnes", "comptes", "inscrits")
+_DIGIT_RE = re.compile(r"\d")
+# "GIDAF signifie « ... »", "Le sigle GIDAF veut dire ...": an expansion even when it does not spell
+# the acronym (which find_expansions requires of the looser forms).
+_MEANS_RE = re.compile(
+    r"(?P<name>§+)\s+(?:signifie|veut\s+dire|est\s+l'acronyme\s+de|est\s+le\s+sigle\s+de)\s*:?\s*"
+    r"(?:(?P<quote>[«\"])\s*(?P<quoted>[^«»\"\n]{3,140}?)\s*[»\"]|(?P<val>[A-Z][^«»\"\n.;:!?()]{2,140}))")
+
+
+def _technology_statements(reading: _Reading, facts: _KbFacts):
+    work = reading.work
+    mentions: dict[int, tuple] = {}  # start -> (end, key, subjects)
+    for trigger in _TECH_CONTEXT_RE.finditer(work):
+        i = reading.sentence_of(trigger.start())
+        regions = [(trigger.end(), reading.sentences[i][1])]
+        if work[reading.sentences[i][0]:reading.sentences[i][1]].rstrip().endswith(":"):
+            for s, e in reading.sentences[i + 1:]:  # "GIDAF utilise :\n- Java\n- PostgreSQL"
+                if not _LIST_ITEM_START_RE.match(work, s):
+                    break
+                regions.append((s, e))
+        for k, (s, e) in enumerate(regions):
+            for m in facts.tech_re.finditer(work, s, e):
+                if m.start() not in mentions:
+                    subjects = reading.subjects(trigger.start(), m.start() if k == 0 else trigger.end())
+                    mentions[m.start()] = (m.end(), _tech_key(m.group()), subjects)
+    groups: dict[tuple, list] = {}
+    for start, (end, key, subjects) in sorted(mentions.items()):
+        groups.setdefault(subjects, []).append((start, end, key))
+    for subjects, found in groups.items():
+        def contradicts(app, found=found):
+            if not app.technologies:
+                return False
+            wrong = [key for _, _, key in found if not _tech_matches(key, app)]
+            return bool(wrong) and (len(wrong) == len(found) or any(k in facts.catalog_tech_keys for k in wrong))
+        said = ", ".join(dict.fromkeys(reading.answer[s:e] for s, e, _ in found))
+        yield "technologies", subjects, contradicts, said, (found[0][0], found[-1][1])
+
+
+def _catalog_value(field: str, app: _AppFacts) -> str:
+    if field == "technologies":
+        return ", ".join(t for t, _, _ in app.technologies)
+    if field == "utilisateurs":
+        return f"{app.utilisateurs:,}".replace(",", " ")
+    if field == "criticite":
+        return str(app.entry.metadata.get("criticite", "")).strip()
+    return getattr(app, field)[0]
+
+
+def find_contradictions(answer: str, kb: KbIndex, kb_ids: Sequence[str] = (), *,
+                        threshold: float = 0.8) -> list[_Contradiction]:
+    """What ``answer`` states against the catalog records of the applications it is about, in order."""
+    facts: _KbFacts = kb.derived("faithful_to_kb", _KbFacts.build)
+    default = tuple(dict.fromkeys(e.id for e in map(kb.lookup, kb_ids) if e is not None and e.id in facts.apps))
+    reading = _Reading(answer, facts, default)
+    found = []
+    for field_name, subjects, contradicts, said, span in _statements(reading, facts):
+        apps = [facts.apps[a] for a in subjects if a in facts.apps]
+        if apps and all(contradicts(app) for app in apps):
+            app = apps[-1]
+            said = " ".join(_TAG_RE.sub(" ", said).split())
+            found.append(_Contradiction(field_name, app.entry.name, said, _catalog_value(field_name, app), span))
+    expansions = [(kb.lookup(acronym), expansion, span) for acronym, expansion, span in find_expansions(answer, kb)]
+    read = {span[0] for _, _, span in expansions}
+    for m in _MEANS_RE.finditer(reading.work):
+        app = next((a for s, _, a in reading.names if s == m.start("name")), None)
+        group = "quoted" if m.group("quote") else "val"
+        if app is not None and m.start() not in read:
+            expansions.append((facts.apps[app].entry, answer[m.start(group):m.end(group)].strip(), m.span()))
+    for entry, expansion, span in expansions:
+        if entry is not None and entry.sigle is not None and not same_phrase(expansion, entry.sigle, threshold=threshold):
+            found.append(_Contradiction("sigle", entry.name, expansion, entry.sigle, span))
+    return sorted(found, key=lambda c: c.span)
+
+
+@rule("faithful_to_kb", severity="error", applies=lambda case: case.expect != "unknown", threshold=0.8)
+def faithful_to_kb(answer, case, context, *, threshold):
+    """The answer states a field of an application unlike the catalog's record of it.
+
+    Checked, offline and from the knowledge base's fields only: host (``hebergeur``), ``version``,
+    owner (``responsable``), user count (``utilisateurs``), criticality (``criticite``: the level,
+    or "c'est / ce n'est pas une application critique"), ``technologies`` and acronym expansions
+    (``sigle``: the forms of :func:`find_expansions`, plus "GIDAF signifie « ... »" even when it
+    does not spell the acronym; ``threshold`` as in :func:`no_invented_expansion`). A statement is
+    about the application named between its trigger and its value ("Le responsable de GIDAF est
+    ..."), else those named before it in its sentence ("GIDAF est hébergée par ..."), else the one
+    the answer is about so far: the case's ``kb_ids`` until a sentence names applications, then
+    the case's among those, else the first named ("GIDAF-Pro ... . Elle compte ..."). When several
+    are candidates, the statement fails only if it contradicts all of them.
+
+    Contradiction, not omission: a field the answer does not state, or states within the record's
+    value, passes ("à Orléans" or "le datacenter de la DSI d'Orléans" for "Datacenter DSI Orléans",
+    "Mme Dubois", "environ 12 000" (±25 %) or "plus de 10 000 utilisateurs", "version 4" for 4.2,
+    part of the stack). Comparisons ignore accents, case and articles. Fails on the first
+    contradiction with the field, the application, the answer's value and the catalog's, and the
+    statement's span. The catalog's lookup tables are built once per :class:`KbIndex`.
+
+    Known limits: only these phrasings are read ("OVHcloud Roubaix héberge GIDAF", the domain or
+    the documentation address are not checked). A host is wrong when it names another catalog
+    host, a place or a provider, or when "hébergée par" / "l'hébergeur est" gives a value sharing
+    no word with the record; a vague one ("les serveurs du ministère") passes. An owner is checked
+    only when the answer gives a person's name (civility or first and last name), so "la DGPR"
+    passes. A technology outside the catalog's vocabulary counts only when none of those named is
+    right. A planned or former version ("la 4.3 est prévue") is not checked, nor an expansion the
+    catalog has no ``sigle`` for (:func:`no_invented_expansion` flags those). A name the catalog
+    does not know (ZORGLUB) stops the check of what is said about it; ``expect == "unknown"``
+    cases are not checked at all.
+    """
+    if context.kb is None:
+        return ok("not checked: no knowledge base")
+    found = find_contradictions(answer, context.kb, case.kb_ids, threshold=threshold)
+    if not found:
+        return ok()
+    first = found[0]
+    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+    return fail(f"{first.field} of {first.app}: the answer says {first.said!r}; the catalog says {first.catalog!r}{more}",
+                first.span)
 
 
 # --- running -----------------------------------------------------------------------------------
