@@ -35,7 +35,7 @@ def _baseline(stem: str) -> dict:
 
 @pytest.fixture(scope="module")
 def golden():
-    return {c.id: c for c in read_golden(ROOT / "golden" / "seed.jsonl")}
+    return {c.id: c for name in ("seed.jsonl", "quick.jsonl") for c in read_golden(ROOT / "golden" / name)}
 
 
 @pytest.fixture(scope="module")
