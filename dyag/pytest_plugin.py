@@ -240,6 +240,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
         terminalreporter.section("dyag: skipped models")
         for reason in reasons:
             terminalreporter.write_line(reason)
+    if dyag.merged is not None and dyag.merged.cases:
+        from dyag.evaluation.table import format_table
+
+        terminalreporter.section("dyag: results")
+        for line in format_table(dyag.merged).splitlines():
+            terminalreporter.write_line(line)
     regressions = (dyag.merged.regression if dyag.merged is not None else None) or dyag.regressions
     if regressions:
         from dyag.session import baseline_note

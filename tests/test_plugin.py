@@ -54,6 +54,7 @@ def test_shipped_gates_run_per_model_and_system_and_catch_a_bad_model(bench):
         result.stdout.fnmatch_lines([line])
     result.stdout.fnmatch_lines(["*mean 0.* is below the floor 0.5*"])
     result.stdout.fnmatch_lines(["*no baseline for tiny-random*--dyag-update-baseline*"])
+    result.stdout.fnmatch_lines(["*dyag: results*", "system*score/10*", "tiny-random/base*"])  # the table, in the log
     merged = json.loads((bench.path / "out" / "report.json").read_text())
     assert {c["system"] for c in merged["cases"]} == {"tiny-random/base", "tiny-random/finetuned"}
     assert len(merged["cases"]) == 6
