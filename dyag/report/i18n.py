@@ -136,6 +136,8 @@ FR: dict[str, str] = {
                    "application absente du catalogue). L'écart vu − paraphrase du rappel des faits mesure ce qui "
                    "est mémorisé sans être généralisé.",
     "splits_gap": "Écart vu − paraphrase",
+    "split_col_fact_recall": "faits",
+    "split_col_score": "score /10",
     "split_seen": "vu",
     "split_paraphrase": "paraphrase",
     "split_unseen": "non vu",
@@ -300,6 +302,8 @@ EN: dict[str, str] = {
                    "unseen (a catalog fact absent from training), unknown (an application absent from the catalog). "
                    "The seen - paraphrase gap of fact recall measures what is memorised but not generalised.",
     "splits_gap": "Seen - paraphrase gap",
+    "split_col_fact_recall": "facts",
+    "split_col_score": "score /10",
     "split_seen": "seen",
     "split_paraphrase": "paraphrase",
     "split_unseen": "unseen",

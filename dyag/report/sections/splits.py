@@ -54,4 +54,6 @@ def build(ctx, t) -> SplitsView | None:
         seen, para = results.mean(system, "fact_recall", "seen"), results.mean(system, "fact_recall", "paraphrase")
         gap = fmt.fmt_signed(seen - para, lang, 2) if seen is not None and para is not None else ""
         rows.append(SplitRow(system, cells, gap))
-    return SplitsView([t.get(f"split_{s}", s) for s in splits], [metric_label(t, c) for c in SPLIT_COLUMNS], rows)
+    sizes = {s: max((c.n for r in rows for c, sp in zip(r.cells, splits) if c and sp == s), default=0) for s in splits}
+    return SplitsView([f"{t.get(f'split_{s}', s)} (n = {sizes[s]})" for s in splits],
+                      [t.get(f"split_col_{c}", metric_label(t, c)) for c in SPLIT_COLUMNS], rows)
