@@ -4,8 +4,10 @@ data for tiny-random, and the runner behind the ``cli`` fixture."""
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 
 
@@ -79,3 +81,19 @@ def child_env(**overrides: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER")}
     env.update(overrides)
     return env
+
+
+def kill_when(proc: subprocess.Popen, ready, *, timeout: float, what: str, poll: float = 0.05) -> int:
+    """SIGKILL ``proc`` as soon as ``ready()`` holds, which must happen while it still runs; its exit code."""
+    try:
+        deadline = time.monotonic() + timeout
+        while not ready() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(poll)
+        assert ready() and proc.poll() is None, f"{what} never came before the process ended: {proc.stderr.read()[-2000:]!r}"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.stderr.close()
+    return proc.returncode

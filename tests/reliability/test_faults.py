@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from dyag.errors import DyagError
+from tests.helpers import kill_when
 
 
 def _finetune_args(train_file: Path, out: Path, steps: int) -> list[str]:
@@ -104,19 +105,10 @@ def test_sigkill_during_materialization_is_rebuilt(tmp_path, isolated_home):
     code = "from dyag.models.loading import resolve_model; resolve_model('tiny-random')"
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     models = isolated_home / "models"
-    try:
-        # A build in progress: a temporary ``.<name>.*.partial`` dir (the SmolLM2 tokenizer's, then tiny-random's).
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not list(models.glob(".*.partial")) and proc.poll() is None:
-            time.sleep(0.02)
-        assert proc.poll() is None, f"the build ended before the kill: {proc.stderr.read()[-2000:]!r}"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.stderr.close()
-    assert proc.returncode == -signal.SIGKILL
+    # A build in progress: a temporary ``.<name>.*.partial`` dir (the SmolLM2 tokenizer's, then tiny-random's).
+    code = kill_when(proc, lambda: bool(list(models.glob(".*.partial"))), timeout=120, poll=0.02,
+                     what="a build in progress")
+    assert code == -signal.SIGKILL
     # The kill landed mid-build: its temporary dir is left behind, and no complete tiny-random.
     partials = list(models.glob(".*.partial"))
     assert partials, f"no partial build on disk after the kill: {sorted(p.name for p in models.iterdir())}"

@@ -18,12 +18,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
-from tests.helpers import Cli, CliResult, child_env
+from tests.helpers import Cli, CliResult, child_env, kill_when
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
@@ -123,18 +122,8 @@ def _kill_while_writing(project: Path, filename: str, *extra: str) -> None:
     env = _env(project, DYAG_TEST_HANG_ON=filename, DYAG_TEST_HANG_MARKER=str(marker))
     proc = subprocess.Popen([sys.executable, "-m", "pytest", *_bench_args(project, *extra), "-p", "dyag_hang"],
                             cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 900
-        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert marker.exists(), f"the run never reached the write of {filename}: {proc.stderr.read()[-2000:]!r}"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        proc.stderr.close()
-    assert proc.returncode == -signal.SIGKILL
+    code = kill_when(proc, marker.exists, timeout=900, poll=0.1, what=f"the write of {filename}")
+    assert code == -signal.SIGKILL
 
 
 def _visible(folder: Path) -> list[str]:
