@@ -35,7 +35,7 @@ method = "augmented"                      # generated: simple | augmented
 kb_scope = "golden"                       # golden: the applications the questions ask about; all
 epochs = 2.0
 batch_size = 8
-learning_rate = 5e-4
+learning_rate = 2e-3
 lora_rank = 16
 max_new_tokens = 64
 
