@@ -6,8 +6,14 @@ so the local ``evaluate`` modules and the scorer compute a figure one way only.
 
 from __future__ import annotations
 
+import functools
+
 from dyag.evaluation.registry import Column, metric, register_column
 from dyag.evaluation.textmetrics import ROUGE_TYPES, bleu_stats, exact_match, fact_recall, rouge_scores
+
+#: Sentence BLEU and its statistics, computed once per (answer, reference): the per-answer ``bleu``
+#: column and corpus BLEU's bootstrap both read them.
+answer_bleu_stats = functools.lru_cache(maxsize=1 << 16)(bleu_stats)
 
 #: The quality score out of 10 (:mod:`dyag.evaluation.quality`), computed by the scorer from the rest.
 SCORE = register_column(Column("score", "max", 0.5, chart=True, label="score/10", fmt=".1f"))
@@ -16,7 +22,7 @@ SCORE = register_column(Column("score", "max", 0.5, chart=True, label="score/10"
 @metric("bleu", "max", 5.0, label=None, fmt=".1f")
 def bleu(answer, case) -> float:
     """Smoothed sentence BLEU, 0-100 (sacrebleu, 13a tokenizer)."""
-    return bleu_stats(answer, case.reference)[0]
+    return answer_bleu_stats(answer, case.reference)[0]
 
 
 #: Corpus BLEU of a system's answers (0-100), with a bootstrap CI over sentences: an aggregate only.

@@ -119,57 +119,44 @@ def _directed(metric: str, delta: float) -> float:
     return -delta if col is not None and col.direction == "min" else delta
 
 
+def _compare(results: Results, baseline: Results, system: str, metric: str, split: str | None, base_agg, cur_agg,
+             tol, alpha: float, resamples: int, seed: int) -> ComparisonRow | None:
+    """One (system, column[, split]) of both runs: the delta of the means, its test and its verdict."""
+    if base_agg is None or cur_agg is None or base_agg.mean is None or cur_agg.mean is None:
+        return None
+    delta = float(cur_agg.mean) - float(base_agg.mean)
+    col = registry.column(metric)
+    test = None
+    if col is None or col.per_case:
+        test = _test(baseline.per_case(system, metric, split), results.per_case(system, metric, split),
+                     binary=metric.startswith("rule:"), resamples=resamples, seed=seed)
+    tolerance = tolerance_for(metric, tol)
+    p = test.p_value if test else None
+    return ComparisonRow(
+        system=system, metric=metric, split=split, baseline=float(base_agg.mean), current=float(cur_agg.mean),
+        delta=delta, p_value=p, test=test.method if test else None, tolerance=tolerance,
+        n=test.n if test else int(cur_agg.n or 0), verdict=_verdict(_directed(metric, delta), p, tolerance, alpha))
+
+
 def compare_to_baseline(results: Results, baseline: Results, *, tolerances: Mapping[str, float] | None = None,
                         alpha: float = ALPHA, strict_rules: bool = False, resamples: int = stats.RESAMPLES,
                         seed: int = stats.SEED) -> Comparison:
-    """Compare two results documents system by system and column by column."""
+    """Compare two results documents system by system and column by column, then :data:`SPLIT_COLUMNS`
+    split by split for the systems and splits both runs have."""
     tol = {**registry.tolerances(), **(tolerances or {})}
     comparison = Comparison(strict_rules=strict_rules)
+    pairs = []
     for system, base_aggs in baseline.aggregates.items():
         cur_aggs = results.aggregates.get(system)
         if cur_aggs is None:
             comparison.missing_systems.append(system)
             continue
-        for metric, base_agg in base_aggs.items():
-            cur_agg = cur_aggs.get(metric)
-            if cur_agg is None or base_agg.mean is None or cur_agg.mean is None:
-                continue
-            delta = float(cur_agg.mean) - float(base_agg.mean)
-            col = registry.column(metric)
-            test = None
-            if col is None or col.per_case:
-                test = _test(baseline.per_case(system, metric), results.per_case(system, metric),
-                             binary=metric.startswith("rule:"), resamples=resamples, seed=seed)
-            tolerance = tolerance_for(metric, tol)
-            p = test.p_value if test else None
-            comparison.rows.append(ComparisonRow(
-                system=system, metric=metric, baseline=float(base_agg.mean), current=float(cur_agg.mean),
-                delta=delta, p_value=p, test=test.method if test else None, tolerance=tolerance,
-                n=test.n if test else int(cur_agg.n or 0),
-                verdict=_verdict(_directed(metric, delta), p, tolerance, alpha)))
-    comparison.rows += _split_rows(results, baseline, tol, alpha, resamples, seed)
-    comparison.new_rule_failures = _new_rule_failures(results, baseline)
-    return comparison
-
-
-def _split_rows(results: Results, baseline: Results, tol, alpha: float, resamples: int, seed: int) -> list:
-    """:data:`SPLIT_COLUMNS` compared split by split, for the systems and splits both runs have."""
-    rows = []
+        pairs += [(system, metric, None, agg, cur_aggs.get(metric)) for metric, agg in base_aggs.items()]
     for system, base_splits in baseline.splits.items():
         for split, base_aggs in base_splits.items():
-            cur_aggs = results.splits.get(system, {}).get(split)
-            for metric in SPLIT_COLUMNS:
-                base_agg, cur_agg = base_aggs.get(metric), (cur_aggs or {}).get(metric)
-                if base_agg is None or cur_agg is None or base_agg.mean is None or cur_agg.mean is None:
-                    continue
-                delta = float(cur_agg.mean) - float(base_agg.mean)
-                test = _test(baseline.per_case(system, metric, split), results.per_case(system, metric, split),
-                             binary=False, resamples=resamples, seed=seed)
-                tolerance = tolerance_for(metric, tol)
-                p = test.p_value if test else None
-                rows.append(ComparisonRow(
-                    system=system, metric=metric, split=split, baseline=float(base_agg.mean),
-                    current=float(cur_agg.mean), delta=delta, p_value=p, test=test.method if test else None,
-                    tolerance=tolerance, n=test.n if test else cur_agg.n,
-                    verdict=_verdict(_directed(metric, delta), p, tolerance, alpha)))
-    return rows
+            cur_aggs = results.splits.get(system, {}).get(split, {})
+            pairs += [(system, metric, split, base_aggs.get(metric), cur_aggs.get(metric)) for metric in SPLIT_COLUMNS]
+    rows = (_compare(results, baseline, *pair, tol, alpha, resamples, seed) for pair in pairs)
+    comparison.rows = [row for row in rows if row is not None]
+    comparison.new_rule_failures = _new_rule_failures(results, baseline)
+    return comparison

@@ -28,7 +28,7 @@ from dyag.evaluation import registry, stats
 from dyag.evaluation.cases import CaseView, KbIndex, as_case, as_kb_index
 from dyag.evaluation.quality import quality_config, quality_score
 from dyag.evaluation.rules import RuleContext, SystemAnswers, resolve_rules, run_rules
-from dyag.evaluation.textmetrics import bleu_from_stats, bleu_stats
+from dyag.evaluation.textmetrics import bleu_from_stats
 from dyag.results import SPLIT_ORDER, Results, Run
 from dyag.utils.jsonl import iter_jsonl, require_field
 
@@ -196,7 +196,9 @@ def corpus_bleu_summary(pairs: Sequence[tuple[str, str]], *, resamples: int = st
     """Corpus BLEU of ``(answer, reference)`` pairs with a bootstrap CI over sentences."""
     import numpy as np
 
-    arr = np.asarray([bleu_stats(answer, reference)[1] for answer, reference in pairs], dtype=np.int64)
+    from dyag.evaluation.builtin_metrics import answer_bleu_stats
+
+    arr = np.asarray([answer_bleu_stats(answer, reference)[1] for answer, reference in pairs], dtype=np.int64)
     value = bleu_from_stats(arr.sum(axis=0))
     if len(arr) < 2:
         return {"mean": value, "ci95": [value, value], "n": int(len(arr))}

@@ -73,18 +73,21 @@ def split_lines(results: Results) -> list[str]:
         seen, para = results.mean(system, "fact_recall", "seen"), results.mean(system, "fact_recall", "paraphrase")
         cells.append(f"{seen - para:+.2f}" if seen is not None and para is not None else "-")
         rows.append(cells)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
     shown = " / ".join(column(n).label or n for n in SPLIT_COLUMNS if column(n))
-    return ["", f"per split ({shown}):"] + ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    return ["", f"per split ({shown}):"] + _aligned(rows)
+
+
+def _aligned(rows: list[list[str]]) -> list[str]:
+    """Rows of cells as lines, each column as wide as its widest cell."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
 
 
 def format_table(results: Results) -> str:
     """The per-system table (score with its 95% CI, then each labelled metric, failed rules as
     errors/warnings) and which encoder computed BERTScore."""
     header = ["system", "n", *[c.label for c in table_columns()], "rule failures"]
-    rows = [header] + table_rows(results)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+    lines = _aligned([header] + table_rows(results))
     encoder = results.run.scoring.bertscore if results.run.scoring else None
     if encoder:
         lines.append(sanitize_terminal(f"BERTScore: {encoder.get('name')}, layer {encoder.get('num_layers')}",
