@@ -70,7 +70,7 @@ def base_model_of(adapter: str | None) -> str:
 def generate_system_predictions(config: EvaluationConfig, cases: list, kb: list[dict] | None) -> tuple[list[dict], str]:
     """Prediction rows for every (system, case); returns (rows, model name)."""
     from dyag.inference.cache import GenerationCache
-    from dyag.inference.generator import DecodingConfig, load_model
+    from dyag.inference.generator import DecodingConfig, ModelRef
     from dyag.inference.predict import generate_predictions
     from dyag.inference.rag import Retriever
 
@@ -86,7 +86,7 @@ def generate_system_predictions(config: EvaluationConfig, cases: list, kb: list[
         kinds = [s for s in config.systems if uses_adapter(s) == with_adapter]
         if not kinds:
             continue
-        generator = load_model(base_model, config.adapter if with_adapter else None, force_cpu=config.force_cpu)
+        generator = ModelRef(base_model, config.adapter if with_adapter else None, force_cpu=config.force_cpu)
         model_name = generator.resolved.spec.name
         for kind in kinds:
             rows += generate_predictions(
@@ -151,4 +151,5 @@ def evaluate_systems(config: EvaluationConfig, cases: list, kb: list[dict] | Non
             bertscore=config.bertscore, bertscore_model=config.bertscore_model,
             bertscore_layers=config.bertscore_layers, run_info=run_info, progress=config.progress,
             training={model_name: manifest.get("metrics", {})} if manifest else None,
+            cache_dir=config.cache_dir, cache=config.cache,
         )

@@ -234,3 +234,28 @@ def test_score_with_bertscore_records_the_encoder():
     f1 = {(c.system, c.id): c.metrics["bertscore_f1"] for c in out.cases}
     assert f1[(CLEAN, "gidaf-hebergeur")] > f1[(TINY, "gidaf-hebergeur")]
     assert 0 < out.mean(CLEAN, "bertscore_f1") <= 1.0
+
+
+def test_bertscore_values_are_cached_per_answer(tmp_path, monkeypatch):
+    """A re-run scores from the per-answer cache without loading the encoder; an edited answer is encoded again."""
+    import dyag.evaluation.bertscore as bertscore
+
+    ids = ("gidaf-hebergeur", "gidaf-version")
+    preds = [p for p in read_predictions(DATA / "predictions.jsonl") if p["id"] in ids]
+    golden = [g for g in read_jsonl(DATA / "golden.jsonl") if g["id"] in ids]
+    first = score_predictions(preds, golden, progress=False, cache_dir=str(tmp_path))
+    real_scorer = bertscore.get_scorer
+    monkeypatch.setattr(bertscore, "get_scorer", lambda *a, **k: pytest.fail("encoder loaded on a cached run"))
+    second = score_predictions(preds, golden, progress=False, cache_dir=str(tmp_path))
+    assert [c.metrics for c in second.cases] == [c.metrics for c in first.cases]
+    assert second.run.scoring.bertscore == first.run.scoring.bertscore
+
+    monkeypatch.setattr(bertscore, "get_scorer", real_scorer)
+    answers = [p["answer"] for p in preds]
+    references = [{g["id"]: g["reference"] for g in golden}[p["id"]] for p in preds]
+    store = bertscore.metric_cache(tmp_path)
+    answers[0] += " Voilà."
+    out = bertscore.bertscore(answers, references, cache=store)
+    assert out["computed"] == 1
+    assert bertscore.bertscore(answers, references, cache=store)["computed"] == 0
+    assert bertscore.bertscore(answers, references, cache=None)["f1"] == pytest.approx(out["f1"], abs=1e-6)

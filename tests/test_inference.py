@@ -47,6 +47,46 @@ def test_generation_cache_reuses_answers(tiny, tmp_path):
     assert [p["answer"] for i, p in enumerate(second) if i != 1] == [p["answer"] for i, p in enumerate(first) if i != 1]
 
 
+def test_cached_answers_load_no_model(tiny, tmp_path):
+    """A ModelRef is loaded only for answers the cache lacks: a re-run finds every answer and loads nothing."""
+    from dyag.inference.cache import GenerationCache
+    from dyag.inference.generator import DecodingConfig, ModelRef
+    from dyag.inference.predict import generate_predictions
+
+    cache = GenerationCache(tmp_path / "gen")
+    cases = [{"id": f"c{i}", "question": q} for i, q in enumerate(QUESTIONS[:3])]
+    dec = DecodingConfig(max_new_tokens=8)
+    first_ref = ModelRef("tiny-random", force_cpu=True)
+    assert first_ref.identity == tiny.identity
+    first = generate_predictions(first_ref, cases, system="tiny-random/base", decoding=dec, cache=cache, progress=False)
+    assert first_ref.loaded
+    assert [p["answer"] for p in first] == tiny.answer(QUESTIONS[:3], max_new_tokens=8)
+    again = ModelRef("tiny-random", force_cpu=True)
+    second = generate_predictions(again, cases, system="tiny-random/base", decoding=dec, cache=cache, progress=False)
+    assert not again.loaded and all(p["meta"]["cached"] for p in second)
+    assert [p["answer"] for p in second] == [p["answer"] for p in first]
+
+
+def test_a_fully_cached_evaluation_imports_no_torch(tmp_path, home_with_models, cli):
+    """The warm re-run's promise: every answer, retrieval and BERTScore cached -> torch, transformers,
+    peft and sentence-transformers stay unimported (checked in a fresh process)."""
+    import subprocess
+    import sys
+
+    golden = tmp_path / "golden.jsonl"
+    golden.write_text(json.dumps({"id": "g1", "question": QUESTIONS[0], "reference": "GIDAF est hébergée à Lyon.",
+                                  "kb_ids": ["gidaf"]}, ensure_ascii=False) + "\n", encoding="utf-8")
+    argv = ["evaluate-finetuned", "--base-model", "tiny-random", "--systems", "base,rag", "--golden", str(golden),
+            "--kb", "sample", "--max-new-tokens", "6", "--output", str(tmp_path / "results.json")]
+    assert cli.spawn(*argv).rc == 0  # cold: fills the caches
+    check = ("import sys; from dyag.cli import main; rc = main(sys.argv[1:]); "
+             "heavy = sorted({'torch', 'transformers', 'peft', 'sentence_transformers', 'bert_score'} & set(sys.modules)); "
+             "print('HEAVY', heavy); raise SystemExit(rc)")
+    warm = subprocess.run([sys.executable, "-c", check, *argv], capture_output=True, text=True, timeout=300)
+    assert warm.returncode == 0, warm.stderr[-2000:]
+    assert "HEAVY []" in warm.stdout
+
+
 def test_not_an_adapter_dir_is_a_user_error(tmp_path, cli):
     (tmp_path / "x").mkdir()
     result = cli("query-finetuned", "Qui ?", "--model", tmp_path / "x", "--base-model", "tiny-random")

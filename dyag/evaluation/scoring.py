@@ -245,6 +245,8 @@ def score_predictions(
     progress: bool = True,
     resamples: int = stats.RESAMPLES,
     seed: int = stats.SEED,
+    cache_dir: str | None = None,
+    cache: bool = True,
 ) -> Results:
     """Score predictions (dicts) against golden cases; return the whole :class:`Results`.
 
@@ -253,7 +255,9 @@ def score_predictions(
     ``{name: argument overrides}`` (``None``: every registered rule). ``quality`` overrides
     :data:`dyag.evaluation.quality.QUALITY`. ``run_info`` goes into ``results.run`` and
     ``training`` (``{model: metrics}``) becomes ``results.training``. ``sources`` names the
-    predictions and golden files in errors about ids that do not line up.
+    predictions and golden files in errors about ids that do not line up. Per-answer values of
+    expensive metrics (BERTScore) are cached under ``<cache_dir>/metrics`` (default
+    ``$DYAG_HOME/metrics``) by answer, reference and scorer; ``cache=False`` recomputes them.
     """
     families = [f for f in registry.families(metrics) if bertscore or f.name != "bertscore"]
     golden = {}
@@ -271,7 +275,10 @@ def score_predictions(
     by_system, missing = _match(_check_predictions(predictions), golden, allow_missing, sources)
 
     flat = [(system, p, golden[p["id"]]) for system, preds in by_system.items() for p in preds]
-    options = {"bertscore_model": bertscore_model, "bertscore_layers": bertscore_layers, "progress": progress}
+    from dyag.evaluation.bertscore import metric_cache
+
+    options = {"bertscore_model": bertscore_model, "bertscore_layers": bertscore_layers, "progress": progress,
+               "cache": metric_cache(cache_dir, enabled=cache)}
     batched, info = _batched_metrics(families, [p["answer"] for _, p, _ in flat], [c for _, _, c in flat], options)
     encoder = info.get("bertscore")
 

@@ -49,6 +49,27 @@ class Answer:
     latency_s: float
 
 
+def chat_messages(question: str, *, context: str | None = None, system_prompt: str | None = None) -> list[dict]:
+    """The conversation a question is asked in (with retrieved context for RAG systems).
+
+    >>> chat_messages("Qui héberge GIDAF ?", system_prompt="Réponds.")[1]
+    {'role': 'user', 'content': 'Qui héberge GIDAF ?'}
+    """
+    user = question if context is None else f"Contexte :\n{context}\n\nQuestion : {question}"
+    msgs = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    return msgs + [{"role": "user", "content": user}]
+
+
+def answer_identity(resolved, adapter_sha256: str | None, dtype_name: str) -> dict:
+    """What answers depend on besides the conversation and the decoding settings: the base model's
+    content, the adapter's weights, the inference dtype, and how the chat template is rendered
+    (the registry's template, transformers' renderer). The generation cache keys on it."""
+    from importlib.metadata import version
+
+    return {"base": resolved.identity, "adapter_sha256": adapter_sha256, "dtype": dtype_name,
+            "chat_template": resolved.spec.chat_template, "transformers": version("transformers")}
+
+
 class Generator:
     """A loaded model (adapter merged) that turns chat prompts into answers, in batches."""
 
@@ -63,13 +84,15 @@ class Generator:
 
     @property
     def identity(self) -> dict:
-        """What the generation cache keys on (with the prompt and decoding settings)."""
-        return {"base": self.resolved.identity, "adapter_sha256": self.adapter_sha256, "dtype": self.device.dtype_name}
+        """What the generation cache keys on (with the conversation and decoding settings)."""
+        return answer_identity(self.resolved, self.adapter_sha256, self.device.dtype_name)
+
+    def load(self) -> "Generator":
+        """Already loaded (the interface :class:`ModelRef` shares)."""
+        return self
 
     def messages(self, question: str, *, context: str | None = None, system_prompt: str | None = None) -> list[dict]:
-        user = question if context is None else f"Contexte :\n{context}\n\nQuestion : {question}"
-        msgs = [{"role": "system", "content": system_prompt}] if system_prompt else []
-        return msgs + [{"role": "user", "content": user}]
+        return chat_messages(question, context=context, system_prompt=system_prompt)
 
     def render(self, messages: list[dict]) -> str:
         return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
@@ -147,6 +170,65 @@ def check_adapter_dir(adapter: str | Path) -> Path:
     return path
 
 
+class ModelRef:
+    """A model to answer with, resolved but not loaded: a base model and optionally a LoRA adapter.
+
+    Its :attr:`identity` (what the generation cache keys on) needs no torch and no weights, so a
+    run whose answers are all cached loads nothing; :meth:`load` loads the model once, on demand.
+    Without ``base``, the adapter's manifest names it; an adapter trained on another base model
+    than ``base`` is refused.
+    """
+
+    def __init__(self, base: str | None = None, adapter: str | Path | None = None, *, force_cpu: bool = False,
+                 merge: bool = True, trust_remote_code: bool = False, allow_pickle: bool = False):
+        from dyag.models.loading import resolve_model
+        from dyag.utils.device import pick_device
+
+        self.adapter_dir = check_adapter_dir(adapter) if adapter else None
+        manifest = read_adapter_manifest(self.adapter_dir) if self.adapter_dir else None
+        if base is None:
+            if not manifest:
+                raise DyagError("--base-model is required (the adapter has no run.json naming its base model)")
+            base = manifest["base_model"]["spec"]
+        self.resolved = resolve_model(base, trust_remote_code=trust_remote_code, allow_pickle=allow_pickle)
+        if manifest:
+            _check_same_base(manifest, self.resolved, self.adapter_dir)
+        self.device = pick_device(force_cpu)
+        self.merge = merge
+        self.trust_remote_code = trust_remote_code
+        self.adapter_sha256 = sha256_file(self.adapter_dir / "adapter_model.safetensors") if self.adapter_dir else None
+        self._generator: Generator | None = None
+
+    @property
+    def identity(self) -> dict:
+        return answer_identity(self.resolved, self.adapter_sha256, self.device.dtype_name)
+
+    @property
+    def loaded(self) -> bool:
+        return self._generator is not None
+
+    def load(self) -> Generator:
+        """The loaded :class:`Generator` (tokenizer, weights, adapter merged unless ``merge=False``)."""
+        if self._generator is None:
+            from transformers import AutoModelForCausalLM
+
+            from dyag.models.loading import load_tokenizer
+
+            tokenizer = load_tokenizer(self.resolved, trust_remote_code=self.trust_remote_code)
+            model = AutoModelForCausalLM.from_pretrained(self.resolved.path, dtype=self.device.dtype,
+                                                         trust_remote_code=self.trust_remote_code)
+            if self.adapter_dir:
+                from peft import PeftModel
+
+                model = PeftModel.from_pretrained(model, str(self.adapter_dir))
+                if self.merge:
+                    model = model.merge_and_unload()
+            model.to(self.device.device).eval()
+            self._generator = Generator(model, tokenizer, resolved=self.resolved, device=self.device,
+                                        adapter_dir=self.adapter_dir)
+        return self._generator
+
+
 def load_model(
     base: str | None = None,
     adapter: str | Path | None = None,
@@ -156,36 +238,9 @@ def load_model(
     trust_remote_code: bool = False,
     allow_pickle: bool = False,
 ) -> Generator:
-    """Load a base model (and a LoRA adapter, merged by default) once, for many answers.
-
-    Without ``base``, the adapter's manifest names it. An adapter trained on another
-    base model than ``base`` is refused.
-    """
-    from transformers import AutoModelForCausalLM
-
-    from dyag.models.loading import load_tokenizer, resolve_model
-    from dyag.utils.device import pick_device
-
-    adapter_dir = check_adapter_dir(adapter) if adapter else None
-    manifest = read_adapter_manifest(adapter_dir) if adapter_dir else None
-    if base is None:
-        if not manifest:
-            raise DyagError("--base-model is required (the adapter has no run.json naming its base model)")
-        base = manifest["base_model"]["spec"]
-    resolved = resolve_model(base, trust_remote_code=trust_remote_code, allow_pickle=allow_pickle)
-    if manifest:
-        _check_same_base(manifest, resolved, adapter_dir)
-    device = pick_device(force_cpu)
-    tokenizer = load_tokenizer(resolved, trust_remote_code=trust_remote_code)
-    model = AutoModelForCausalLM.from_pretrained(resolved.path, dtype=device.dtype, trust_remote_code=trust_remote_code)
-    if adapter_dir:
-        from peft import PeftModel
-
-        model = PeftModel.from_pretrained(model, str(adapter_dir))
-        if merge:
-            model = model.merge_and_unload()
-    model.to(device.device).eval()
-    return Generator(model, tokenizer, resolved=resolved, device=device, adapter_dir=adapter_dir)
+    """Load a base model (and a LoRA adapter, merged by default) once, for many answers (see :class:`ModelRef`)."""
+    return ModelRef(base, adapter, force_cpu=force_cpu, merge=merge, trust_remote_code=trust_remote_code,
+                    allow_pickle=allow_pickle).load()
 
 
 def _check_same_base(manifest: dict, resolved, adapter_dir: Path) -> None:

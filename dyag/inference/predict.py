@@ -10,12 +10,12 @@ import sys
 from dataclasses import asdict
 
 from dyag.inference.cache import GenerationCache
-from dyag.inference.generator import GENERATION_BATCH, DecodingConfig, Generator
+from dyag.inference.generator import GENERATION_BATCH, DecodingConfig, Generator, ModelRef, chat_messages
 
 
 
 def generate_predictions(
-    generator: Generator,
+    generator: "Generator | ModelRef",
     cases: list,
     *,
     system: str,
@@ -25,21 +25,22 @@ def generate_predictions(
     batch_size: int = GENERATION_BATCH,
     progress: bool = True,
 ) -> list[dict]:
-    """Answer every case's question with ``generator`` (and ``retriever`` for RAG systems)."""
+    """Answer every case's question with ``generator`` (and ``retriever`` for RAG systems).
+
+    ``generator`` may be a :class:`ModelRef`: the model is loaded only when an answer is
+    missing from the cache, so a fully cached run imports neither torch nor transformers.
+    """
     decoding = decoding or DecodingConfig()
     cache = cache or GenerationCache.at()
     dec = asdict(decoding)
     questions = [_get(c, "question") for c in cases]
     retrieved = retriever.retrieve(questions) if retriever else [None] * len(cases)
-    prompts = [
-        generator.render(
-            generator.messages(
-                q, context=retriever.context(hits) if retriever else None, system_prompt=decoding.system_prompt
-            )
-        )
+    conversations = [
+        chat_messages(q, context=retriever.context(hits) if retriever else None, system_prompt=decoding.system_prompt)
         for q, hits in zip(questions, retrieved)
     ]
-    keys = [GenerationCache.key(generator.identity, p, dec) for p in prompts]
+    identity = generator.identity
+    keys = [GenerationCache.key(identity, messages, dec) for messages in conversations]
     cached = [cache.get(k) for k in keys]
     todo = [i for i, c in enumerate(cached) if c is None]
     if todo:
@@ -52,7 +53,9 @@ def generate_predictions(
         with phase("generate answers", model, detail=f"{kind}: {len(todo)} of {len(cases)} answers to generate",
                    env=f"{generator.device.device}-{generator.device.dtype_name}",
                    size=f"{kind}, max {decoding.max_new_tokens} tokens, batch {batch_size}", units=len(todo)):
-            answers = generator.generate([prompts[i] for i in todo], decoding, batch_size=batch_size, progress=bar)
+            loaded = generator.load()
+            prompts = [loaded.render(conversations[i]) for i in todo]
+            answers = loaded.generate(prompts, decoding, batch_size=batch_size, progress=bar)
         if bar is not None:
             bar.close()
         for i, ans in zip(todo, answers):

@@ -87,9 +87,7 @@ class Retriever:
     def retrieve(self, questions: list[str]) -> list[list[tuple[str, float]]]:
         import numpy as np
 
-        q = load_encoder(self.encoder_path).encode(
-            list(questions), batch_size=32, normalize_embeddings=True, convert_to_numpy=True
-        )
+        q = self.embed_questions(list(questions))
         sims = q @ self.embeddings.T
         patterns = [name_pattern(r) for r in self.records]
         for i, question in enumerate(questions):
@@ -99,6 +97,27 @@ class Retriever:
         k = min(self.top_k, sims.shape[1])
         top = np.argsort(-sims, axis=1, kind="stable")[:, :k]
         return [[(self.records[j]["id"], float(sims[i, j])) for j in row] for i, row in enumerate(top)]
+
+    def embed_questions(self, questions: list[str]):
+        """Question embeddings, each cached by (encoder, question): a re-run asks nothing of the encoder,
+        so it loads neither sentence-transformers nor torch. The stored floats round-trip exactly."""
+        import numpy as np
+
+        from dyag.inference.cache import KeyedCache
+
+        store = KeyedCache(cache_dir("rag") / "questions")
+        encoder = Path(self.encoder_path).name
+        keys = [sha256_json({"encoder": encoder, "question": q}) for q in questions]
+        found = [store.get(k) for k in keys]
+        todo = [i for i, hit in enumerate(found) if hit is None]
+        vectors = [None if hit is None else np.asarray(hit["embedding"], dtype=self.embeddings.dtype) for hit in found]
+        if todo:
+            encoded = load_encoder(self.encoder_path).encode(
+                [questions[i] for i in todo], batch_size=32, normalize_embeddings=True, convert_to_numpy=True)
+            for i, vector in zip(todo, encoded):
+                vectors[i] = vector.astype(self.embeddings.dtype)
+                store.put(keys[i], {"embedding": [float(x) for x in vectors[i]]})
+        return np.stack(vectors) if vectors else np.zeros((0, self.embeddings.shape[1]), dtype=self.embeddings.dtype)
 
     def context(self, hits: list[tuple[str, float]]) -> str:
         by_id = {r["id"]: r for r in self.records}

@@ -181,6 +181,7 @@ def build_trainer(config: FinetuneConfig, resolved, device, train_rows, eval_row
         eos_token=_end_of_turn_token(tokenizer, spec),
     )
     _disable_hub_telemetry()
+    _project_scored_positions_only()
     trainer = SFTTrainer(
         model=model,
         args=args,
@@ -216,6 +217,31 @@ def _disable_hub_telemetry() -> None:
     import huggingface_hub.constants
 
     huggingface_hub.constants.HF_HUB_DISABLE_TELEMETRY = True
+
+
+def _project_scored_positions_only() -> None:
+    """Let trl's fused LM head project only the positions that carry a label, on a CPU too.
+
+    With the loss on the completion, the prompt's positions (system prompt and question: most
+    of each example) are labelled -100, yet on a device without Triton trl projects every
+    position through the full-vocabulary LM head and then zeroes the masked ones, to keep tile
+    shapes static for compilers. dyag trains eagerly, so it scores the labelled rows only: the
+    same per-token values and gradients, a fraction of the LM head's work (most of the model's
+    FLOPs for gemma3's 262k vocabulary). Measured by ``python -m benchmarks.perf.levers --only
+    current,all_positions``. A trl without this hook is left as it is.
+    """
+    import trl.trainer.utils as trl_utils
+
+    decide = getattr(trl_utils, "_use_triton", None)
+    if decide is None or getattr(decide, "dyag_compact", False):
+        return
+
+    def compact(device) -> bool:
+        return device.type == "cpu" or decide(device)
+
+    compact.dyag_compact = True
+    compact.wrapped = decide
+    trl_utils._use_triton = compact
 
 
 def _end_of_turn_token(tokenizer, spec) -> str:

@@ -101,8 +101,9 @@ def kernel_cpu_flags() -> list[str]:
 
 
 def cpu_has_bf16() -> bool:
-    """True when the CPU multiplies bf16 natively (x86 avx512_bf16 / AMX, or Arm bf16)."""
-    return bool(set(cpu_flags()) & {"avx512_bf16", "amx_bf16", "bf16"})
+    """True when the CPU multiplies bf16 natively (x86 avx512_bf16 / AMX, or Arm bf16), as
+    oneDNN may use it: ``ONEDNN_MAX_CPU_ISA=AVX2`` makes such a CPU train as one without."""
+    return bool(set(kernel_cpu_flags()) & {"avx512_bf16", "amx_bf16", "bf16"})
 
 
 def environment_key(device: str, precision: str | None, cpu_flags: list[str] | tuple[str, ...] = ()) -> str:
@@ -126,6 +127,15 @@ def environment_key(device: str, precision: str | None, cpu_flags: list[str] | t
     return key
 
 
+def _default_torch_threads() -> int | None:
+    """torch's intra-op thread count before anything set it: OMP_NUM_THREADS, else the CPUs this
+    process may run on (what torch reads at start)."""
+    value = os.environ.get("OMP_NUM_THREADS", "")
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
 def _cuda_possible() -> bool:
     """False without importing torch when a Linux machine has no NVIDIA device (keeps cache hits instant)."""
     if sys.platform == "linux" and "torch" not in sys.modules:
@@ -138,9 +148,12 @@ def machine_info(*, versions_and_load: bool = False) -> dict:
 
     ``versions_and_load`` adds the torch, transformers, trl and peft versions and the
     one-minute load average now (the performance benchmark records them beside its timings).
+    Without those, torch is not imported when nothing loaded it (a fully cached run): its
+    thread count is then torch's default, and CUDA is looked for only where a device exists.
     """
-    import torch
-
+    if versions_and_load or _cuda_possible():
+        import torch
+    torch = sys.modules.get("torch")
     info = _cpuinfo()
     machine = {
         "platform": platform.platform(),
@@ -149,8 +162,8 @@ def machine_info(*, versions_and_load: bool = False) -> dict:
         "cpu_flags": cpu_flags(),
         "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA"),
         "cores": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "torch_threads": torch.get_num_threads() if torch else _default_torch_threads(),
+        "cuda": torch.cuda.get_device_name(0) if torch and torch.cuda.is_available() else None,
     }
     if versions_and_load:
         machine.update(torch=torch.__version__, load_avg_at_start=os.getloadavg()[0] if hasattr(os, "getloadavg") else None)
