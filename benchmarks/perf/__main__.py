@@ -85,12 +85,40 @@ QUICK = dict(reps=1, models=("smollm2:135m",), questions=16, per_process=2, max_
              suite_cases=3, suite_model="tiny-random", growth_examples=(10, 100, 300))
 
 
+#: ``--cpu-class``: environment that makes this CPU compute as a poorer one, for every child
+CPU_CLASSES = {
+    "native": {},
+    # no bf16 kernel, AVX2 GEMMs and AVX2 elementwise kernels: a CPU without avx512/bf16/AMX
+    "avx2": {"ONEDNN_MAX_CPU_ISA": "AVX2", "MKL_ENABLE_INSTRUCTIONS": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"},
+}
+
+
+def cpu_class(flags: list[str], emulated: str) -> str:
+    """The machine class a figure belongs to, as the README's table names it.
+
+    >>> cpu_class(["avx2", "avx512_bf16", "amx_bf16"], "native"), cpu_class(["avx2", "amx_bf16"], "avx2")
+    ('AMX (bf16)', 'AVX2 only (emulated: ONEDNN_MAX_CPU_ISA=AVX2, MKL/ATen capped)')
+    >>> cpu_class(["avx2", "avx512_bf16"], "native"), cpu_class(["avx2"], "native")
+    ('avx512_bf16, no AMX', 'AVX2 only, no bf16')
+    """
+    if emulated == "avx2":
+        return "AVX2 only (emulated: ONEDNN_MAX_CPU_ISA=AVX2, MKL/ATen capped)"
+    if "amx_bf16" in flags:
+        return "AMX (bf16)"
+    if "avx512_bf16" in flags:
+        return "avx512_bf16, no AMX"
+    return "AVX2 only, no bf16" if "avx2" in flags else "other"
+
+
 @dataclass
 class PerfRun:
     """How ``python -m benchmarks.perf`` runs, beside what it measures (:class:`PerfConfig`)."""
 
     quick: bool = field(default=False, metadata={
         "help": "short run: " + ", ".join(f"{k}={format_default(v)}" for k, v in QUICK.items())})
+    cpu_class: str = field(default="native", metadata={
+        "help": "avx2: every child computes as a CPU without bf16 or AVX-512 (oneDNN, MKL and ATen capped)",
+        "choices": tuple(CPU_CLASSES)})
     workdir: str | None = field(default=None, metadata={
         "help": "keep intermediate files here (default: a temporary directory)"})
 
@@ -102,7 +130,17 @@ class Perf:
         self.config = config
         self.workdir = workdir
         self.log = log
-        self.doc: dict = {"machine": machine_info(versions_and_load=True), "settings": asdict(config), "pairs": []}
+        import os
+
+        from dyag.utils.device import kernel_cpu_flags
+
+        machine = machine_info(versions_and_load=True)
+        emulated = next((name for name, env in CPU_CLASSES.items() if env and all(
+            os.environ.get(k) == v for k, v in env.items())), "native")
+        machine.update(kernel_cpu_flags=kernel_cpu_flags(), cpu_class=cpu_class(kernel_cpu_flags(), emulated),
+                       mkl_enable_instructions=os.environ.get("MKL_ENABLE_INSTRUCTIONS"),
+                       aten_cpu_capability=os.environ.get("ATEN_CPU_CAPABILITY"))
+        self.doc: dict = {"machine": machine, "settings": asdict(config), "pairs": []}
         self.adapters: dict[str, str] = {}
 
     # --- helpers ----------------------------------------------------------------------------
@@ -367,7 +405,10 @@ def targets(doc: dict) -> list[dict]:
 
 
 def format_table(doc: dict) -> str:
-    lines = [f"{'pair':<72} {'A median':>10} {'B median':>10} {'unit':<10} {'A/B':>7}"]
+    m = doc.get("machine", {})
+    lines = [f"machine: {m.get('cpu')}, {m.get('cores')} cores, class {m.get('cpu_class')}; "
+             f"instruction sets {', '.join(m.get('kernel_cpu_flags') or m.get('cpu_flags') or [])}",
+             f"{'pair':<72} {'A median':>10} {'B median':>10} {'unit':<10} {'A/B':>7}"]
     for p in doc["pairs"]:
         lines.append(f"{p['name'][:72]:<72} {_num(p['a_median']):>10} {_num(p['b_median']):>10} {p['unit']:<10} "
                      f"{_num(p['ratio']):>7}")
@@ -426,7 +467,10 @@ def run_perf(config: PerfConfig, workdir: Path | None = None, log=print) -> dict
 
 
 def main(argv=None) -> int:
+    import os
+
     config, run = parse_args(argv)
+    os.environ.update(CPU_CLASSES[run.cpu_class])  # before machine_info and every child
     doc = run_perf(config, Path(run.workdir) if run.workdir else None)
     doc["command"] = shlex.join(["python", "-m", "benchmarks.perf", *(sys.argv[1:] if argv is None else argv)])
     write_perf(config.output, doc)

@@ -110,8 +110,8 @@ def train_trl(p: dict) -> dict:
 
 @task
 def generate(p: dict) -> dict:
-    """Answers to golden questions: ``batched`` (merged, Generator.generate) or ``sequential``
-    (unmerged PeftModel, one ``generate()`` per question)."""
+    """Answers to golden questions: ``batched`` (merged, Generator.generate: dyag's greedy loop) or
+    ``sequential`` (unmerged PeftModel, transformers' ``generate()`` one question at a time)."""
     _set_threads(p)
     from dyag.data.golden import read_golden
     from dyag.inference.generator import DecodingConfig, load_model
@@ -126,7 +126,8 @@ def generate(p: dict) -> dict:
     t0 = time.perf_counter()
     if merged:
         answers = gen.generate(prompts, decoding, batch_size=p["batch_size"])
-    else:
+    else:  # transformers' own generate(), so that "identical answers" checks dyag's greedy loop against it
+        gen.retire_finished = False
         answers = [gen.generate([prompt], decoding, batch_size=1)[0] for prompt in prompts]
     gen_s = time.perf_counter() - t0
     return {

@@ -5,10 +5,11 @@ per-case values: a paired bootstrap when both runs scored the same case ids (an 
 McNemar test for a rule's pass/fail outcomes), an unpaired bootstrap otherwise. A row is
 ``regressed`` only when the drop is larger than its tolerance *and* significant
 (p < ``alpha``); ``improved`` symmetrically; ``ok`` otherwise. ``corpus_bleu`` has no
-per-case values and is judged on its tolerance alone. Rules that passed on a case in the
-baseline and fail now are listed as new failures; they fail the comparison only with
-``strict_rules=True`` (exact per-case comparison, for a baseline of the same environment,
-where answers are deterministic).
+per-case values: both corpora are resampled with the same case indices (a paired bootstrap
+of corpus BLEU), or it is judged on its tolerance alone when the runs answered other cases.
+Rules that passed on a case in the baseline and fail now are listed as new failures; they
+fail the comparison only with ``strict_rules=True`` (exact per-case comparison, for a
+baseline of the same environment, where answers are deterministic).
 
 The tolerances come from the metric registry (:func:`dyag.evaluation.registry.tolerances`).
 
@@ -97,6 +98,18 @@ def _test(base: dict[str, float], cur: dict[str, float], *, binary: bool, resamp
     return stats.unpaired_bootstrap(list(base.values()), list(cur.values()), resamples=resamples, seed=seed)
 
 
+def _corpus_test(base_cases, cur_cases, resamples: int, seed: int) -> stats.PairedTest | None:
+    """Corpus BLEU's paired bootstrap, when both runs answered the same case ids (else its tolerance alone)."""
+    from dyag.evaluation.scoring import corpus_bleu_paired_test
+
+    before = {c.id: (c.answer, c.reference) for c in base_cases}
+    after = {c.id: (c.answer, c.reference) for c in cur_cases}
+    if not before or set(before) != set(after):
+        return None
+    ids = sorted(before)
+    return corpus_bleu_paired_test([before[i] for i in ids], [after[i] for i in ids], resamples=resamples, seed=seed)
+
+
 def _verdict(delta: float, p: float | None, tolerance: float, alpha: float) -> str:
     significant = p is None or p < alpha
     if delta < -tolerance and significant:
@@ -130,6 +143,8 @@ def _compare(results: Results, baseline: Results, system: str, metric: str, spli
     if col is None or col.per_case:
         test = _test(baseline.per_case(system, metric, split), results.per_case(system, metric, split),
                      binary=metric.startswith("rule:"), resamples=resamples, seed=seed)
+    elif metric == "corpus_bleu":
+        test = _corpus_test(baseline.cases_of(system, split), results.cases_of(system, split), resamples, seed)
     tolerance = tolerance_for(metric, tol)
     p = test.p_value if test else None
     return ComparisonRow(

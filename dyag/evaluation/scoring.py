@@ -210,6 +210,32 @@ def corpus_bleu_summary(pairs: Sequence[tuple[str, str]], *, resamples: int = st
     return {"mean": value, "ci95": [float(lo), float(hi)], "n": int(len(arr))}
 
 
+def corpus_bleu_paired_test(before: Sequence[tuple[str, str]], after: Sequence[tuple[str, str]], *,
+                            resamples: int = stats.RESAMPLES, seed: int = stats.SEED) -> "stats.PairedTest":
+    """Paired bootstrap test of corpus BLEU(after) - corpus BLEU(before) over the same cases.
+
+    ``before[i]`` and ``after[i]`` are one case's ``(answer, reference)`` in each run. Both
+    corpora are resampled with the same sentence indices, as Koehn (2004) does for BLEU, so a
+    change is judged against the spread that those questions give it.
+    """
+    import numpy as np
+
+    from dyag.evaluation.builtin_metrics import answer_bleu_stats
+
+    if len(before) != len(after):
+        raise ValueError(f"paired corpora differ in length: {len(before)} vs {len(after)}")
+    a = np.asarray([answer_bleu_stats(x, r)[1] for x, r in before], dtype=np.int64).reshape(len(before), -1)
+    b = np.asarray([answer_bleu_stats(x, r)[1] for x, r in after], dtype=np.int64).reshape(len(after), -1)
+    delta = bleu_from_stats(b.sum(axis=0)) - bleu_from_stats(a.sum(axis=0)) if len(a) else 0.0
+    if len(a) < 2 or np.array_equal(a, b):
+        return stats.PairedTest(float(delta), 1.0, int(len(a)), "paired_bootstrap")
+    deltas = np.empty(resamples)
+    for start, stop, idx in stats.resample_indices(len(a), resamples=resamples, seed=seed):
+        for row, sample in enumerate(idx, start):
+            deltas[row] = bleu_from_stats(b[sample].sum(axis=0)) - bleu_from_stats(a[sample].sum(axis=0))
+    return stats.PairedTest(float(delta), stats.two_sided_p(deltas), int(len(a)), "paired_bootstrap")
+
+
 # --- the scorer ----------------------------------------------------------------------------------
 
 

@@ -70,7 +70,7 @@ def bootstrap_ci(values: Sequence[float], *, confidence: float = 0.95, resamples
     return float(lo), float(hi)
 
 
-def _two_sided_p(deltas: np.ndarray) -> float:
+def two_sided_p(deltas: np.ndarray) -> float:
     """Share of resampled mean deltas on the far side of zero, doubled (capped at 1)."""
     below, above = np.mean(deltas <= 0), np.mean(deltas >= 0)
     return float(min(1.0, 2.0 * min(below, above)))
@@ -88,7 +88,7 @@ def paired_bootstrap(a: Sequence[float], b: Sequence[float], *, resamples: int =
     if np.all(diff == 0):
         return PairedTest(0.0, 1.0, int(a.size), "paired_bootstrap")
     deltas = bootstrap_means(diff, resamples=resamples, seed=seed)
-    return PairedTest(float(diff.mean()), _two_sided_p(deltas), int(a.size), "paired_bootstrap")
+    return PairedTest(float(diff.mean()), two_sided_p(deltas), int(a.size), "paired_bootstrap")
 
 
 def unpaired_bootstrap(a: Sequence[float], b: Sequence[float], *, resamples: int = RESAMPLES,
@@ -100,7 +100,7 @@ def unpaired_bootstrap(a: Sequence[float], b: Sequence[float], *, resamples: int
     delta = float(b.mean() - a.mean())
     # Each list resampled on its own: the spread of the difference of their means.
     deltas = bootstrap_means(b, resamples=resamples, seed=seed) - bootstrap_means(a, resamples=resamples, seed=seed + 1)
-    p = 1.0 if delta == 0 and np.all(deltas == 0) else _two_sided_p(deltas)
+    p = 1.0 if delta == 0 and np.all(deltas == 0) else two_sided_p(deltas)
     return PairedTest(delta, p, int(min(a.size, b.size)), "unpaired_bootstrap")
 
 
