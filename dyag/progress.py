@@ -9,7 +9,11 @@ nothing there. Each of those steps is a :class:`Phase`::
 
 The estimate is the duration recorded for the same (phase, subject, environment, size) by earlier runs,
 in ``$DYAG_HOME/phase-durations.json``; never recorded: "no estimate yet". With ``units`` (say, answers
-to generate) the time per unit is recorded and scaled to the units of this run.
+to generate) the time per unit is recorded and scaled to the units of this run. While a phase runs,
+training steps and generated answers report through :func:`advance`: a line every 30 s
+(``$DYAG_PROGRESS_EVERY``) with the work done and the time left at that pace, first run included::
+
+    dyag: smollm2:135m: train: 9/22 steps, 31 s so far, ~45 s left
 
 Where the lines go is the :class:`PhaseReporter`'s ``write``: standard error by default, the pytest
 terminal reporter under the plugin. Code deep in a call (training, generation, materializing) reports
@@ -21,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -29,8 +34,11 @@ from typing import Callable, Iterator
 DURATIONS_FILE = "phase-durations.json"
 #: durations kept per key (the estimate is their median)
 KEEP = 5
+#: seconds between two progress lines of one phase (steps trained, answers generated); $DYAG_PROGRESS_EVERY
+PROGRESS_EVERY = 30.0
 
 _current: contextvars.ContextVar["PhaseReporter | None"] = contextvars.ContextVar("dyag_phase_reporter", default=None)
+_phase: contextvars.ContextVar["Phase | None"] = contextvars.ContextVar("dyag_phase", default=None)
 
 
 def format_duration(seconds: float) -> str:
@@ -133,6 +141,8 @@ class Phase:
         self.key = "|".join((name, subject, env, size, per))
         self.started: float | None = None
         self.elapsed: float | None = None
+        self._shown: float | None = None  # when the last progress line was written
+        self._token = None
 
     def estimate_text(self) -> str:
         found = self.reporter.estimate(self.key, self.units)
@@ -145,10 +155,26 @@ class Phase:
     def __enter__(self) -> "Phase":
         detail = f"{self.detail}; " if self.detail else ""
         self.reporter.line(f"{self.subject}: {self.name}: start ({detail}{self.estimate_text()})")
-        self.started = self.reporter.clock()
+        self.started = self._shown = self.reporter.clock()
+        self._token = _phase.set(self)
         return self
 
+    def progress(self, done: int, total: int, unit: str) -> None:
+        """A line with the work done and what remains at this pace, at most every :data:`PROGRESS_EVERY`
+        seconds (the first run of a machine has no recorded estimate; this one it always has)."""
+        now = self.reporter.clock()
+        if self.started is None or not 0 < done < total or now - self._shown < _progress_every():
+            return
+        self._shown = now
+        spent = now - self.started
+        left = spent / done * (total - done)
+        self.reporter.line(f"{self.subject}: {self.name}: {done}/{total} {unit}, {format_duration(spent)} so far, "
+                           f"~{format_duration(left)} left")
+
     def __exit__(self, exc_type, exc, tb) -> None:
+        if self._token is not None:
+            _phase.reset(self._token)
+            self._token = None
         self.elapsed = self.reporter.clock() - self.started
         took = format_duration(self.elapsed)
         if exc_type is None:
@@ -158,6 +184,13 @@ class Phase:
             self.reporter.line(f"{self.subject}: {self.name}: failed after {took}")
         else:  # KeyboardInterrupt, pytest's skip/fail outcomes, ...
             self.reporter.line(f"{self.subject}: {self.name}: stopped after {took}")
+
+
+def _progress_every() -> float:
+    try:
+        return float(os.environ.get("DYAG_PROGRESS_EVERY", PROGRESS_EVERY))
+    except ValueError:
+        return PROGRESS_EVERY
 
 
 def current() -> PhaseReporter | None:
@@ -179,3 +212,19 @@ def phase(name: str, subject: str, **kwargs) -> contextlib.AbstractContextManage
     """A :class:`Phase` of the current reporter; with none current, a block that reports nothing."""
     reporter = current()
     return reporter.phase(name, subject, **kwargs) if reporter is not None else contextlib.nullcontext()
+
+
+def advance(done: int, total: int, unit: str) -> None:
+    """Report progress to the phase running in this context, if any (see :meth:`Phase.progress`).
+
+    >>> lines = []
+    >>> ticks = iter([0.0, 40.0, 45.0, 50.0])
+    >>> reporter = PhaseReporter(lines.append, store="/nonexistent/d.json", clock=lambda: next(ticks))
+    >>> with using(reporter), phase("train", "m"):
+    ...     advance(4, 10, "steps"); advance(5, 10, "steps")
+    >>> lines[1:]
+    ['dyag: m: train: 4/10 steps, 40 s so far, ~1 min left', 'dyag: m: train: done in 50 s']
+    """
+    running = _phase.get()
+    if running is not None:
+        running.progress(done, total, unit)

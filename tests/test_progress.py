@@ -141,6 +141,18 @@ def test_format_duration(seconds, shown):
     assert format_duration(seconds) == shown
 
 
+def test_progress_lines_say_what_is_left_at_most_every_interval(tmp_path, monkeypatch):
+    clock = Clock()
+    rep, lines = reporter(tmp_path, clock)
+    monkeypatch.delenv("DYAG_PROGRESS_EVERY", raising=False)
+    progress.advance(1, 4, "steps")  # no phase running: nothing
+    with progress.using(rep), progress.phase("train", "m"):
+        for step, now in ((1, 1010), (2, 1031), (3, 1040), (4, 1080)):
+            clock.now = now
+            progress.advance(step, 4, "steps")
+    assert lines[1:] == ["dyag: m: train: 2/4 steps, 31 s so far, ~31 s left", "dyag: m: train: done in 1 min 20 s"]
+
+
 # --- through the pytest plugin ---------------------------------------------------------------
 
 PROJECT = """
@@ -163,6 +175,7 @@ def test_answers(dyag_scored):
 @pytest.mark.slow  # about 40 s: materializes tiny-random, trains two steps, generates and scores, twice
 def test_phase_lines_reach_a_non_terminal_log_before_the_results(pytester, tmp_path, monkeypatch):
     monkeypatch.setenv("DYAG_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("DYAG_PROGRESS_EVERY", "0")  # a progress line at every step
     lines = (ROOT / "golden" / "seed.jsonl").read_text(encoding="utf-8").splitlines()[:3]
     (pytester.path / "golden.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     pytester.makefile(".toml", pyproject=PROJECT)
@@ -178,6 +191,7 @@ def test_phase_lines_reach_a_non_terminal_log_before_the_results(pytester, tmp_p
         "dyag: tiny-random: materialize: start (random weights; no estimate yet)",
         "dyag: tiny-random: materialize: done in *",
         "dyag: tiny-random: train: start (* examples, * epochs, *; no estimate yet)",
+        "dyag: tiny-random: train: 1/2 steps, * so far, ~* left",
         "dyag: tiny-random: train: done in *",
         "dyag: tiny-random: generate answers: start (base: 3 of 3 answers to generate; no estimate yet)",
         "dyag: tiny-random: generate answers: done in *",

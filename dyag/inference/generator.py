@@ -157,10 +157,11 @@ class Generator:
         tokens: list[list[int]] = [[] for _ in alive]
         end = torch.tensor(sorted(self.end_ids), device=ids.device)
         cache = DynamicCache(config=self.model.config)
+        kv = {_cache_argument(self.model): cache}
         positions = (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 1)
         with torch.inference_mode():
-            logits = self.model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
-                                use_cache=True, logits_to_keep=1).logits[:, -1]
+            logits = self.model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True,
+                                logits_to_keep=1, **kv).logits[:, -1]
             for step in range(max_new_tokens):
                 chosen = logits.argmax(-1)
                 for row, token in zip(alive, chosen.tolist()):
@@ -178,8 +179,8 @@ class Generator:
                         layer.batch_select_indices(keep)
                 mask = torch.cat([mask, mask.new_ones(mask.shape[0], 1)], dim=1)
                 logits = self.model(input_ids=chosen[:, None], attention_mask=mask,
-                                    position_ids=mask.long().sum(-1, keepdim=True) - 1, past_key_values=cache,
-                                    use_cache=True).logits[:, -1]
+                                    position_ids=mask.long().sum(-1, keepdim=True) - 1, use_cache=True,
+                                    **kv).logits[:, -1]
         return tokens
 
     def _decode(self, ids: list[int], latency: float) -> Answer:
@@ -195,6 +196,15 @@ class Generator:
             for i, q in enumerate(questions)
         ]
         return [a.text for a in self.generate(prompts, cfg, batch_size=batch_size)]
+
+
+def _cache_argument(model) -> str:
+    """The forward argument that takes the key/value cache: ``cache`` in recent transformers 5
+    releases, ``past_key_values`` before (and deprecated since)."""
+    import inspect
+
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    return "cache" if "cache" in inspect.signature(type(base).forward).parameters else "past_key_values"
 
 
 def read_adapter_manifest(adapter_dir: Path) -> dict | None:

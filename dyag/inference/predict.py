@@ -55,7 +55,7 @@ def generate_predictions(
                    size=f"{kind}, max {decoding.max_new_tokens} tokens, batch {batch_size}", units=len(todo)):
             loaded = generator.load()
             prompts = [loaded.render(conversations[i]) for i in todo]
-            answers = loaded.generate(prompts, decoding, batch_size=batch_size, progress=bar)
+            answers = loaded.generate(prompts, decoding, batch_size=batch_size, progress=_Ticker(len(todo), bar))
         if bar is not None:
             bar.close()
         for i, ans in zip(todo, answers):
@@ -76,6 +76,21 @@ def generate_predictions(
             meta["retrieval_scores"] = [round(s, 4) for _, s in retrieved[i]]
         rows.append({"id": _get(case, "id"), "system": system, "answer": entry["text"], "meta": meta})
     return rows
+
+
+class _Ticker:
+    """Answers done: the terminal's progress bar (if any) and the running phase's progress lines."""
+
+    def __init__(self, total: int, bar=None):
+        self.total, self.done, self.bar = total, 0, bar
+
+    def update(self, n: int) -> None:
+        from dyag.progress import advance
+
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+        advance(self.done, self.total, "answers")
 
 
 def _get(case, name):

@@ -199,6 +199,7 @@ def build_trainer(config: FinetuneConfig, resolved, device, train_rows, eval_row
         from transformers.trainer_callback import PrinterCallback
 
         trainer.remove_callback(PrinterCallback)
+    trainer.add_callback(phase_progress_callback())
     torch.manual_seed(config.seed)
     return trainer
 
@@ -324,6 +325,19 @@ def _training_metrics(trainer, train_output, duration: float, n_examples: int) -
         "steps": trainer.state.global_step,
         "examples": n_examples,
     }
+
+
+def phase_progress_callback():
+    """Steps done and time left as phase lines (``dyag.progress``): what a CI log, not a terminal, shows."""
+    from transformers.trainer_callback import TrainerCallback
+
+    from dyag.progress import advance
+
+    class PhaseProgressCallback(TrainerCallback):
+        def on_step_end(self, args, state, control, **kwargs):
+            advance(state.global_step, state.max_steps, "steps")
+
+    return PhaseProgressCallback()
 
 
 def loss_progress_callback():
