@@ -30,6 +30,10 @@ def _set_threads(params: dict) -> None:
         import torch
 
         torch.set_num_threads(int(params["threads"]))
+    if params.get("flush_denormal"):
+        import torch
+
+        torch.set_flush_denormal(True)
 
 
 def _tokens_of(model_path, data: str, max_length: int) -> int:

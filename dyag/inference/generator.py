@@ -18,10 +18,11 @@ from dyag.utils.atomic import sha256_file
 
 from dyag.prompts import DEFAULT_SYSTEM_PROMPT  # noqa: F401  (re-exported)
 
-#: questions generated together by default: on the 2-core CPU, 40 answers of smollm2:135m took
-#: 23.0 s at 8, 17.2 s at 16 and 15.9 s at 40 (benchmarks/perf worker ``generate``); greedy
-#: answers do not depend on it
-GENERATION_BATCH = 16
+#: questions generated together by default. Finished rows leave a greedy batch, so a large batch
+#: costs little more than its answers: 40 answers of a fine-tuned smollm2:135m (fp32, a CPU without
+#: bf16) took 11.7 s at 16, 10.0 s at 32 and 8.1 s at 48 (``benchmarks.perf.worker generate``,
+#: docs/performance.md); greedy answers do not depend on it
+GENERATION_BATCH = 48
 
 
 @dataclass(frozen=True)

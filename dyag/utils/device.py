@@ -88,7 +88,8 @@ def kernel_cpu_flags() -> list[str]:
     """:func:`cpu_flags` as oneDNN's kernels may use them: ``ONEDNN_MAX_CPU_ISA`` can cap them.
 
     ``ONEDNN_MAX_CPU_ISA=AVX512_CORE_BF16`` makes a CPU with AMX compute bf16 as one without
-    (other answers, see :func:`environment_key`); ``AVX512_CORE``/``AVX2`` leave no bf16 kernel.
+    (other answers, see :func:`environment_key`); ``AVX512_CORE``/``AVX2`` leave no bf16 kernel,
+    and ``AVX2`` no AVX-512 one.
     """
     flags = cpu_flags()
     cap = os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper()
@@ -97,6 +98,8 @@ def kernel_cpu_flags() -> list[str]:
             flags = [f for f in flags if not f.startswith("amx")]
         if "AMX" not in cap and "BF16" not in cap:
             flags = [f for f in flags if f != "avx512_bf16"]
+        if "AVX512" not in cap and "AMX" not in cap:
+            flags = [f for f in flags if not f.startswith("avx512")]
     return flags
 
 
