@@ -33,6 +33,9 @@ def test_onednn_isa_cap_limits_the_kernel_flags(monkeypatch, cap, expected):
     else:
         monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", cap)
     assert [f for f in dev.kernel_cpu_flags() if f != "avx2"] == expected
+    # auto precision follows the kernels: a CPU capped to AVX2 trains in fp32, as one without bf16 does
+    assert dev.cpu_has_bf16() is bool(expected)
+    assert dev.training_precision("auto", dev.DeviceChoice("cpu", "float32", "cpu")) == ("bf16" if expected else "fp32")
 
 
 def test_cpu_flags_are_read_from_cpuinfo(monkeypatch):

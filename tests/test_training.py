@@ -278,3 +278,13 @@ def test_training_lowers_the_loss_and_the_adapter_recalls_the_trained_answer(hom
     base_answers = base.answer(FACT_QUESTIONS, max_new_tokens=16, system_prompt=None)
     assert all(a.startswith(FACT) for a in tuned_answers), tuned_answers
     assert all(_common_prefix(a, FACT) < len(FACT) // 4 for a in base_answers), base_answers
+
+
+def test_epochs_are_checkpointed_for_resume_but_not_the_last(train_file, isolated_home, tmp_path):
+    """A killed run resumes from its last epoch checkpoint; after the last step none is written
+    (the adapter goes to the cache and the work directory is deleted)."""
+    trainer = _trainer(train_file, tmp_path, max_steps=-1, epochs=2)
+    trainer.train()
+    steps = trainer.state.global_step
+    assert steps >= 2 and steps % 2 == 0
+    assert sorted(p.name for p in (tmp_path / "work").glob("checkpoint-*")) == [f"checkpoint-{steps // 2}"]

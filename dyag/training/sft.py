@@ -328,7 +328,13 @@ def _training_metrics(trainer, train_output, duration: float, n_examples: int) -
 
 
 def phase_progress_callback():
-    """Steps done and time left as phase lines (``dyag.progress``): what a CI log, not a terminal, shows."""
+    """Steps done and time left as phase lines (``dyag.progress``): what a CI log, not a terminal, shows.
+
+    It also skips the checkpoint of the last epoch: epoch checkpoints are there to resume a killed
+    run, and after the last step the adapter goes straight into the cache and the work directory
+    (checkpoints included) is deleted, so that one was written for nothing (adapter, optimizer
+    state and RNG state: about 1 % of a quick CPU training).
+    """
     from transformers.trainer_callback import TrainerCallback
 
     from dyag.progress import advance
@@ -336,6 +342,10 @@ def phase_progress_callback():
     class PhaseProgressCallback(TrainerCallback):
         def on_step_end(self, args, state, control, **kwargs):
             advance(state.global_step, state.max_steps, "steps")
+
+        def on_epoch_end(self, args, state, control, **kwargs):
+            if state.global_step >= state.max_steps:
+                control.should_save = False
 
     return PhaseProgressCallback()
 
