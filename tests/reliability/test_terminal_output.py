@@ -89,7 +89,7 @@ def hostile_model(monkeypatch):
     def generate_predictions(gen, cases, *, system, **kwargs):
         return [{"id": c["id"], "system": system, "answer": HOSTILE_ANSWER, "meta": {}} for c in cases]
 
-    monkeypatch.setattr(generator, "load_model", lambda *a, **k: fake)
+    monkeypatch.setattr(generator, "ModelRef", lambda *a, **k: fake)  # what query-finetuned resolves (nothing built)
     monkeypatch.setattr(predict, "generate_predictions", generate_predictions)
 
 
