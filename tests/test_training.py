@@ -288,3 +288,26 @@ def test_epochs_are_checkpointed_for_resume_but_not_the_last(train_file, isolate
     steps = trainer.state.global_step
     assert steps >= 2 and steps % 2 == 0
     assert sorted(p.name for p in (tmp_path / "work").glob("checkpoint-*")) == [f"checkpoint-{steps // 2}"]
+
+
+def test_cpu_training_uses_the_mask_dropout_and_its_adapters_are_keyed_by_it(train_file, isolated_home, tmp_path):
+    from dyag.training.dropout import MaskDropout
+    from dyag.training.sft import CPU_KERNELS, finetune, training_kernels
+
+    trainer = _trainer(train_file, tmp_path, lora_dropout=0.1)
+    dropouts = [m for m in trainer.model.modules() if isinstance(m, MaskDropout)]
+    assert dropouts and {m.p for m in dropouts} == {0.1}
+    assert training_kernels("cuda") == {} and training_kernels("cpu") == {"kernels": CPU_KERNELS}
+    out = tmp_path / "models" / "k"
+    first = finetune(_config(train_file, out), progress=False)
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["hyperparameters"]["kernels"] == CPU_KERNELS
+
+    import dyag.training.sft as sft
+
+    kernels, sft.CPU_KERNELS = sft.CPU_KERNELS, {**sft.CPU_KERNELS, "lora_dropout": "another"}
+    try:  # another kernel is another adapter: the cache does not serve the old one
+        second = finetune(_config(train_file, tmp_path / "models" / "k2"), progress=False)
+    finally:
+        sft.CPU_KERNELS = kernels
+    assert not second.cache_hit and second.cache_key != first.cache_key

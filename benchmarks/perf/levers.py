@@ -20,6 +20,7 @@ from dyag.utils.device import machine_info
 VARIANTS: dict[str, dict] = {
     "current": {},
     "all_positions": {"all_positions": True},
+    "torch_dropout": {"torch_dropout": True},
     "padding_free": {"sft_extra": {"padding_free": True, "max_length": None}},
     "packing_bfd": {"packing": True},
     "group_by_length": {"sft_extra": {"train_sampling_strategy": "group_by_length"}},

@@ -69,6 +69,10 @@ def train_dyag(p: dict) -> dict:
         import trl.trainer.utils
 
         trl.trainer.utils._use_triton.dyag_compact = True
+    if p.get("torch_dropout"):  # torch's nn.Dropout on the LoRA branches, as peft builds them
+        import dyag.training.dropout
+
+        dyag.training.dropout.use_mask_dropout = lambda model: 0
     from dyag.models.loading import resolve_model
     from dyag.training.config import FinetuneConfig
     from dyag.training.sft import finetune

@@ -26,6 +26,12 @@ from dyag.utils.atomic import atomic_dir, atomic_write_json, sha256_file
 
 MANIFEST = "run.json"
 
+#: the numerics dyag chooses for CPU training beyond the hyperparameters (each trains another adapter,
+#: so they are part of the adapter cache key): the LM head projects the labelled positions only
+#: (:func:`_project_scored_positions_only`), LoRA dropout masks come from 16-bit uniforms
+#: (:mod:`dyag.training.dropout`)
+CPU_KERNELS = {"lm_head": "labelled-rows", "lora_dropout": "mask16"}
+
 
 @dataclass
 class FinetuneResult:
@@ -72,7 +78,7 @@ def finetune(config: FinetuneConfig, *, progress: bool = True) -> FinetuneResult
     dataset_sha = sha256_file(config.dataset)
     eval_sha = sha256_file(config.eval_dataset) if config.eval_dataset else None
     versions = library_versions()
-    hyperparameters = {**config.hyperparameters(), "precision": precision}
+    hyperparameters = {**config.hyperparameters(), "precision": precision, **training_kernels(device.device)}
     # A CPU's bf16 kernels (AMX, avx512_bf16) train different adapters: the cache keeps them apart.
     cpu_bf16 = device.device == "cpu" and precision.startswith("bf16")
     device_id = environment_key(device.device, precision, kernel_cpu_flags()) if cpu_bf16 else device.device
@@ -200,8 +206,17 @@ def build_trainer(config: FinetuneConfig, resolved, device, train_rows, eval_row
 
         trainer.remove_callback(PrinterCallback)
     trainer.add_callback(phase_progress_callback())
+    if not on_gpu:
+        from dyag.training.dropout import use_mask_dropout
+
+        use_mask_dropout(trainer.model)
     torch.manual_seed(config.seed)
     return trainer
+
+
+def training_kernels(device: str) -> dict:
+    """``{"kernels": CPU_KERNELS}`` for CPU training, else nothing (GPU training uses trl's and torch's own)."""
+    return {"kernels": dict(CPU_KERNELS)} if device == "cpu" else {}
 
 
 def _fits(tokenizer, rows: list[dict], max_length: int) -> bool:
@@ -275,7 +290,8 @@ def _train_into_cache(config, resolved, device, train_rows, eval_rows, cache: Ad
             "kind": "dyag-adapter",
             "base_model": {**resolved.identity, "spec": resolved.spec.name},
             **context,
-            "hyperparameters": {**config.hyperparameters(), "precision": precision},
+            "hyperparameters": {**config.hyperparameters(), "precision": precision,
+                                **training_kernels(device.device)},
             "device": {"type": device.device, "dtype": device.dtype_name, "name": device.name},
             "padding_free": bool(trainer.args.padding_free),
             "seed": config.seed,
