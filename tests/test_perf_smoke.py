@@ -102,3 +102,15 @@ def test_packed_rows_keep_attention_inside_each_example(home_with_models, tmp_pa
                         attention_mask=torch.ones_like(batch["input_ids"])).logits[0]
         lo, hi = starts[-2], starts[-1]
         assert not torch.allclose(crossed[lo:hi], model(input_ids=batch["input_ids"][:, lo:hi]).logits[0], atol=1e-4)
+
+
+def test_the_readme_tables_are_the_stored_baselines(monkeypatch):
+    """The README's baseline tables are printed from golden/baselines, and the README holds them as printed."""
+    monkeypatch.syspath_prepend(str(ROOT))
+    from benchmarks.baseline_tables import load, results_table, splits_table
+
+    baselines = load(ROOT / "golden" / "baselines")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for table in (results_table(baselines), splits_table(baselines)):
+        assert table.count("\n") >= 8 and "cpu-bf16-amx" in table and "cpu-fp32" in table
+        assert table in readme, "README.md: paste python -m benchmarks.baseline_tables"
