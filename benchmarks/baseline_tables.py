@@ -66,8 +66,8 @@ def results_table(baselines) -> str:
 
 def splits_table(baselines) -> str:
     first = next(iter(next(iter(baselines.values())).values()))
-    counts = {s: (first["splits"].get(next(iter(first["splits"])), {}).get(s) or {}).get("score", {}).get("n")
-              for s in SPLITS}
+    one_system = next(iter(first["splits"].values()))
+    counts = {s: one_system.get(s, {}).get("score", {}).get("n") for s in SPLITS}
     head = " | ".join(f"{s} ({counts[s]})" for s in SPLITS)
     lines = [f"| key | model / system | {head} | gap |", "|---|---|" + "---|" * len(SPLITS) + "---|"]
     for key, model, system, data in _rows(baselines):

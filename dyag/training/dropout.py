@@ -31,9 +31,7 @@ def drop_threshold(p: float) -> int:
 
 def drop_mask(shape: torch.Size, p: float) -> torch.Tensor:
     """Booleans, True where an element is dropped, each with probability ``drop_threshold(p) / 65536``."""
-    n = 1
-    for size in shape:
-        n *= size
+    n = shape.numel()
     words = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-(1 << 63), None)
     uniforms = words.view(torch.int16)[:n].view(shape)  # signed: level u is stored as u - 32768
     return uniforms < drop_threshold(p) - (_LEVELS >> 1)

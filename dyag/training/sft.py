@@ -98,6 +98,7 @@ def finetune(config: FinetuneConfig, *, progress: bool = True) -> FinetuneResult
                     if eval_rows
                     else None,
                     "versions": versions,
+                    "hyperparameters": hyperparameters,
                     "cache_key": key,
                 }
                 from dyag.progress import phase  # a line when a session or command made a reporter current
@@ -290,8 +291,6 @@ def _train_into_cache(config, resolved, device, train_rows, eval_rows, cache: Ad
             "kind": "dyag-adapter",
             "base_model": {**resolved.identity, "spec": resolved.spec.name},
             **context,
-            "hyperparameters": {**config.hyperparameters(), "precision": precision,
-                                **training_kernels(device.device)},
             "device": {"type": device.device, "dtype": device.dtype_name, "name": device.name},
             "padding_free": bool(trainer.args.padding_free),
             "seed": config.seed,
