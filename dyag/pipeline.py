@@ -12,6 +12,7 @@ from pathlib import Path
 
 from dyag.errors import DyagError
 from dyag.inference.generator import GENERATION_BATCH
+from dyag.inference.prompting import CONTEXT_FORMATS, PromptConfig, prompt_style
 from dyag.results import Results
 from dyag.system import SYSTEM_KINDS, System, uses_adapter, uses_retrieval
 
@@ -28,6 +29,10 @@ class EvaluationConfig:
     systems: tuple[str, ...] = field(default=DEFAULT_SYSTEMS, metadata={
         "help": "comma list of base, finetuned, rag, rag+finetuned"})
     top_k: int = field(default=3, metadata={"help": "retrieved KB records per RAG question"})
+    context_format: str = field(default="card", metadata={
+        "help": "retrieved records as cards (one field a line) or as their text", "choices": CONTEXT_FORMATS})
+    shots: int = field(default=5, metadata={
+        "help": "worked examples from other applications before a RAG question (and before a base model's)"})
     max_new_tokens: int = field(default=128, metadata={"help": "longest answer, in tokens"})
     batch_size: int = field(default=GENERATION_BATCH, metadata={"help": "questions generated together"})
     bertscore: bool = field(default=True, metadata={"help": "compute BERTScore (--no-bertscore: no encoder is loaded)"})
@@ -51,6 +56,14 @@ class EvaluationConfig:
             raise DyagError(f"system(s) {', '.join(needs_adapter)} need --model (an adapter directory)")
         if self.uses_retrieval and self.top_k < 1:
             raise DyagError(f"--top-k must be >= 1, got {self.top_k}")
+        PromptConfig(context_format=self.context_format, shots=self.shots)  # checks both
+
+    def prompt_for(self, spec, kind: str) -> PromptConfig:
+        """How ``kind``'s questions are put to the model ``spec`` (:mod:`dyag.inference.prompting`)."""
+        from dyag.prompts import DEFAULT_SYSTEM_PROMPT
+
+        return PromptConfig(style=prompt_style(spec, uses_adapter(kind)), context_format=self.context_format,
+                            shots=self.shots, system_prompt=DEFAULT_SYSTEM_PROMPT)
 
     @property
     def uses_retrieval(self) -> bool:
@@ -93,6 +106,7 @@ def generate_system_predictions(config: EvaluationConfig, cases: list, kb: list[
                 generator, cases, system=str(System(model_name, kind)), decoding=decoding,
                 retriever=retriever if uses_retrieval(kind) else None, cache=cache,
                 batch_size=config.batch_size, progress=config.progress,
+                prompt=config.prompt_for(generator.resolved.spec, kind), kb=kb,
             )
         del generator
         gc.collect()
@@ -133,7 +147,8 @@ def evaluate_systems(config: EvaluationConfig, cases: list, kb: list[dict] | Non
         "systems": list(config.systems),
         "generation_s": round(gen_s, 2),
         "decoding": {"max_new_tokens": config.max_new_tokens, "temperature": 0.0, "batch_size": config.batch_size},
-        "rag": {"top_k": config.top_k} if config.uses_retrieval else None,
+        "rag": {"top_k": config.top_k, "context_format": config.context_format, "shots": config.shots}
+        if config.uses_retrieval else None,
         "machine": machine,
         "environment": run_environment(config, manifest, machine),
         "adapter": str(config.adapter) if config.adapter else None,

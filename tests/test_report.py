@@ -115,7 +115,7 @@ def test_renders_every_section_of_the_fixture(tmp_path):
 
 
 def test_report_is_self_contained(fr_html):
-    assert "<script" not in fr_html.lower()
+    assert fr_html.lower().count("<script") == 1  # dyag's own rating script, allowed by its hash in the CSP
     assert not re.search(r'(src|href)="(https?:)?//', fr_html)
     assert "@import" not in fr_html and "url(" not in fr_html
     assert "Content-Security-Policy" in fr_html
@@ -726,3 +726,83 @@ def test_configuration_shows_catalog_recipe_and_environment():
     page = html.unescape(build_html([data], lang="en"))
     assert "data/catalog.jsonl" in page and "abababababababab…" in page
     assert "name=quick, epochs=2.0, learning_rate=0.0005" in page and "cpu-bf16-amx" in page
+
+
+# ---------------------------------------------------------------- people's ratings
+
+
+def _small_ratings(tmp_path: Path) -> tuple[Path, list[dict]]:
+    """A rating for every answer of the fixture (by score band), one stale, one with a hostile comment."""
+    from dyag.evaluation.agreement import answer_sha256
+
+    rows = []
+    for case in small()["cases"]:
+        rating = "correct" if case["score"] >= 7 else "partly" if case["score"] >= 4 else "wrong"
+        rows.append({"id": case["id"], "system": case["system"], "answer_sha256": answer_sha256(case["answer"]),
+                     "rating": rating, "comment": "", "rater": "alice"})
+    rows[0]["answer_sha256"] = answer_sha256("an answer of an older run")
+    rows[1]["comment"] = '<script>alert("rated")</script>'
+    path = tmp_path / "ratings.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path, rows
+
+
+def test_each_answer_carries_its_sha256_and_rating_buttons(fr_html):
+    from dyag.evaluation.agreement import answer_sha256
+
+    for case in small()["cases"]:
+        block = article(fr_html, case["id"], case["system"])
+        assert f'data-sha256="{answer_sha256(case["answer"])}"' in block
+        assert f'data-id="{html.escape(case["id"])}"' in block and "data-rating=" not in block
+        assert [v for v in ("correct", "partly", "wrong") if f'data-value="{v}"' in block] == ["correct", "partly",
+                                                                                              "wrong"]
+        assert 'class="rate-comment"' in block
+    questions = section(fr_html, "questions")
+    assert '<button type="button" id="rate-export"' in questions and "Exporter les notes (JSONL)" in questions
+    assert 'type="file" id="rate-import"' in questions and 'id="rate-rater"' in questions
+    assert 'id="agreement"' not in fr_html  # no ratings, no agreement section
+
+
+def test_the_only_script_is_dyags_own_and_the_policy_allows_it_by_hash(fr_html):
+    import base64
+    import hashlib
+
+    scripts = re.findall(r"<script([^>]*)>(.*?)</script>", fr_html, re.S)
+    assert len(scripts) == 1 and fr_html.lower().count("<script") == 1
+    attrs, body = scripts[0]
+    assert attrs == ' id="dyag-rating-script"' and "localStorage" in body and "ratings.jsonl" in body
+    policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]*)"', fr_html).group(1)
+    digest = base64.b64encode(hashlib.sha256(body.encode("utf-8")).digest()).decode()
+    assert html.unescape(policy).endswith(f"script-src 'sha256-{digest}'") and "default-src 'none'" in policy
+    assert not re.search(r"<[a-z][^>]*\son[a-z]+\s*=", fr_html)  # no inline handler: they would need unsafe-inline
+    assert not re.search(r'(src|href)="(https?:)?//', fr_html)
+
+
+def test_report_with_ratings_shows_them_and_the_agreement_section(tmp_path, cli):
+    ratings, rows = _small_ratings(tmp_path)
+    out = tmp_path / "index.html"
+    result = cli("report", SMALL, "--ratings", ratings, "-o", out, "--lang", "en")
+    assert result.rc == 0, result.err
+    page = out.read_text(encoding="utf-8")
+    agreement = section(page, "agreement")
+    assert "Agreement with human ratings" in agreement and "Overall" in agreement and '<a href="#agreement">' in page
+    assert "23 rating(s) used; 1 stale" in html.unescape(agreement)
+    for system in {r["system"] for r in rows}:
+        assert f"<code>{system}</code>" in agreement
+    stale = article(page, rows[0]["id"], rows[0]["system"])
+    assert 'class="rating-badge r-wrong stale"' in stale and "· stale" in stale and "data-rating=" not in stale
+    fresh = article(page, rows[-1]["id"], rows[-1]["system"])
+    assert f'data-rating="{rows[-1]["rating"]}" data-rater="alice"' in fresh
+    assert f'data-value="{rows[-1]["rating"]}" aria-pressed="true"' in fresh
+    assert "&lt;script&gt;alert(&#34;rated&#34;)&lt;/script&gt;" in page and 'alert("rated")' not in page
+    assert page.lower().count("<script") == 1
+
+
+def test_a_bad_ratings_file_is_one_line_and_writes_nothing(tmp_path, cli):
+    ratings, rows = _small_ratings(tmp_path)
+    ratings.write_text(ratings.read_text(encoding="utf-8") + json.dumps({**rows[2], "rating": "bof"}) + "\n",
+                       encoding="utf-8")
+    out = tmp_path / "index.html"
+    result = cli("report", SMALL, "--ratings", ratings, "-o", out)
+    assert result.rc == 2 and not out.exists()
+    assert result.err_lines == [f"dyag: error: {ratings}:{len(rows) + 1}: rating must be correct, partly or wrong"]

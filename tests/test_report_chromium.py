@@ -99,7 +99,7 @@ def test_report_renders_in_chromium_and_injected_markup_is_inert(tmp_path):
     assert dom.questions == expected  # one section per question, in order
     assert dom.answers == len(data["cases"])
     assert "data-pwned" not in dom.body_attrs
-    assert not {"script", "img", "iframe"} & set(dom.tags)
+    assert not {"img", "iframe"} & set(dom.tags) and dom.tags.count("script") == 1  # dyag's rating script only
     assert "svg" in dom.tags  # the charts are there ...
     assert dom.handlers == []  # ... but no element carries an event handler
     assert "&lt;img src=x onerror=" in dom_run.stdout  # the payload is shown as text

@@ -45,13 +45,14 @@ def run_list(config: ListConfig) -> int:
     if config.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return 0
-    header = ("shortcut", "source", "hub id", "params", "vram GB", "batch", "gated", "available here")
+    header = ("shortcut", "source", "hub id", "params", "kind", "vram GB", "batch", "gated", "available here")
     table = [header] + [
         (
             r["name"],
             r["source"],
             r["hub_id"] or "-",
             _params(r["params_m"]),
+            "instruct" if r["instruct"] else "base",
             "-" if r["vram_min_gb"] is None else f"{r['vram_min_gb']:g}",
             str(r["recommended_batch_size"]),
             "yes" if r["gated"] else "no",

@@ -16,6 +16,7 @@ from dyag.errors import DyagError
 from dyag.models.turns import end_of_turn_ids
 from dyag.utils.atomic import sha256_file
 
+from dyag.inference.prompting import chat_messages  # noqa: F401  (re-exported)
 from dyag.prompts import DEFAULT_SYSTEM_PROMPT  # noqa: F401  (re-exported)
 
 #: questions generated together by default. Finished rows leave a greedy batch, so a large batch
@@ -34,6 +35,8 @@ class DecodingConfig:
     top_p: float = field(default=1.0, metadata={"help": "nucleus sampling (with --temperature > 0)"})
     system_prompt: str | None = field(default=DEFAULT_SYSTEM_PROMPT, metadata={"help": "system message"})
     seed: int = field(default=0, metadata={"help": "sampling seed"})
+    stop: tuple[str, ...] = field(default=(), metadata={
+        "help": "strings that end an answer (completion prompts stop at the next label)", "cli": False})
 
     def __post_init__(self):
         if not isinstance(self.max_new_tokens, int) or self.max_new_tokens < 1:
@@ -48,17 +51,6 @@ class Answer:
     tokens: int
     finish_reason: str  # "stop" (end-of-turn reached) or "length" (hit max_new_tokens)
     latency_s: float
-
-
-def chat_messages(question: str, *, context: str | None = None, system_prompt: str | None = None) -> list[dict]:
-    """The conversation a question is asked in (with retrieved context for RAG systems).
-
-    >>> chat_messages("Qui héberge GIDAF ?", system_prompt="Réponds.")[1]
-    {'role': 'user', 'content': 'Qui héberge GIDAF ?'}
-    """
-    user = question if context is None else f"Contexte :\n{context}\n\nQuestion : {question}"
-    msgs = [{"role": "system", "content": system_prompt}] if system_prompt else []
-    return msgs + [{"role": "user", "content": user}]
 
 
 def answer_identity(resolved, adapter_sha256: str | None, dtype_name: str) -> dict:
@@ -96,8 +88,11 @@ class Generator:
     def messages(self, question: str, *, context: str | None = None, system_prompt: str | None = None) -> list[dict]:
         return chat_messages(question, context=context, system_prompt=system_prompt)
 
-    def render(self, messages: list[dict]) -> str:
-        return self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+    def render(self, prompt: "list[dict] | str") -> str:
+        """Chat messages through the model's chat template; a completion prompt's text after the BOS token."""
+        if isinstance(prompt, str):
+            return (self.tokenizer.bos_token or "") + prompt
+        return self.tokenizer.apply_chat_template(prompt, add_generation_prompt=True, tokenize=False)
 
     def generate(self, prompts: list[str], decoding: DecodingConfig, *, batch_size: int = GENERATION_BATCH, progress=None) -> list[Answer]:
         """Answers for rendered prompts, in input order. Batches are formed by prompt length."""
@@ -115,10 +110,10 @@ class Generator:
             t0 = time.perf_counter()
             torch.manual_seed(decoding.seed)
             if decoding.temperature == 0 and self.retire_finished:
-                rows = self._greedy(batch, decoding.max_new_tokens)
+                rows = self._greedy(batch, decoding.max_new_tokens, decoding.stop)
                 latency = (time.perf_counter() - t0) / len(idx)
                 for row, i in zip(rows, idx):
-                    results[i] = self._decode(row, latency)
+                    results[i] = self._decode(row, latency, decoding.stop)
                 if progress is not None:
                     progress.update(len(idx))
                 continue
@@ -136,12 +131,12 @@ class Generator:
             latency = (time.perf_counter() - t0) / len(idx)
             new_tokens = out[:, batch["input_ids"].shape[1] :]
             for row, i in zip(new_tokens.tolist(), idx):
-                results[i] = self._decode(row, latency)
+                results[i] = self._decode(row, latency, decoding.stop)
             if progress is not None:
                 progress.update(len(idx))
         return results  # type: ignore[return-value]
 
-    def _greedy(self, batch: dict, max_new_tokens: int) -> list[list[int]]:
+    def _greedy(self, batch: dict, max_new_tokens: int, stop: tuple[str, ...] = ()) -> list[list[int]]:
         """Greedy decoding of a left-padded batch that retires each row when it ends its turn.
 
         ``generate()`` keeps computing every row until the longest answer ends; here a row that
@@ -150,7 +145,8 @@ class Generator:
         tokens every prompt starts with (chat template and system prompt: two thirds of a
         smollm2:135m prompt) are encoded once for the batch (:meth:`_prefill`). Same positions,
         masks and argmax as ``generate()``'s greedy search: the answers are the same (checked
-        against ``generate()`` in the tests and by ``make perf``).
+        against ``generate()`` in the tests and by ``make perf``). A row whose text reaches one of
+        the ``stop`` strings ends too (:meth:`_decode` cuts the answer there).
         """
         import torch
         from transformers import DynamicCache
@@ -169,6 +165,9 @@ class Generator:
                 if step == max_new_tokens - 1:
                     break
                 ended = torch.isin(chosen, end)
+                if stop:
+                    ended |= torch.tensor([_stop_at(self.tokenizer.decode(tokens[row], skip_special_tokens=True), stop)
+                                           is not None for row in alive], device=ended.device)
                 if ended.any():
                     keep = (~ended).nonzero().squeeze(1)
                     if keep.numel() == 0:
@@ -216,11 +215,14 @@ class Generator:
                             logits_to_keep=1, **kv).logits[:, -1]
         return logits, mask
 
-    def _decode(self, ids: list[int], latency: float) -> Answer:
+    def _decode(self, ids: list[int], latency: float, stop_strings: tuple[str, ...] = ()) -> Answer:
         stop = next((k for k, t in enumerate(ids) if t in self.end_ids), None)
         kept = ids if stop is None else ids[:stop]
-        text = self.tokenizer.decode(kept, skip_special_tokens=True).strip()
-        return Answer(text, len(kept), "length" if stop is None else "stop", round(latency, 4))
+        text = self.tokenizer.decode(kept, skip_special_tokens=True)
+        cut = _stop_at(text, stop_strings)
+        if cut is not None:
+            text, stop = text.lstrip()[:cut], cut
+        return Answer(text.strip(), len(kept), "length" if stop is None else "stop", round(latency, 4))
 
     def answer(self, questions: list[str], *, contexts: list[str] | None = None, batch_size: int = GENERATION_BATCH, **decoding) -> list[str]:
         cfg = DecodingConfig(**decoding)
@@ -229,6 +231,19 @@ class Generator:
             for i, q in enumerate(questions)
         ]
         return [a.text for a in self.generate(prompts, cfg, batch_size=batch_size)]
+
+
+def _stop_at(text: str, stop: tuple[str, ...]) -> int | None:
+    """Where the answer ends in ``text`` (leading blanks dropped): the first stop string, if any.
+
+    >>> _stop_at(" GIDAF est hébergée par OVH.\n\nQuestion : Qui", ("\nQuestion", "\n\n"))
+    27
+    >>> _stop_at("GIDAF", ("\n\n",)) is None
+    True
+    """
+    text = text.lstrip()
+    found = [k for k in (text.find(s) for s in stop) if k >= 0]
+    return min(found) if found else None
 
 
 #: shortest shared prompt prefix (tokens) worth a separate forward pass in :meth:`Generator._prefill`

@@ -7,10 +7,11 @@ Only the questions missing from the cache are generated, in batches.
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from dyag.inference.cache import GenerationCache
-from dyag.inference.generator import GENERATION_BATCH, DecodingConfig, Generator, ModelRef, chat_messages
+from dyag.inference.generator import GENERATION_BATCH, DecodingConfig, Generator, ModelRef
+from dyag.inference.prompting import PromptConfig, build_prompt, prompt_style
 
 
 
@@ -24,20 +25,35 @@ def generate_predictions(
     cache: GenerationCache | None = None,
     batch_size: int = GENERATION_BATCH,
     progress: bool = True,
+    prompt: PromptConfig | None = None,
+    kb: list[dict] | None = None,
 ) -> list[dict]:
     """Answer every case's question with ``generator`` (and ``retriever`` for RAG systems).
 
     ``generator`` may be a :class:`ModelRef`: the model is loaded only when an answer is
     missing from the cache, so a fully cached run imports neither torch nor transformers.
+    ``prompt`` says how questions are put (default: the chat template for instruction-tuned models
+    and adapters, a completion prompt for base models; see :mod:`dyag.inference.prompting`), and
+    ``kb`` (else the retriever's records) gives its worked examples.
     """
+    from dyag.system import System
+
     decoding = decoding or DecodingConfig()
+    if prompt is None:
+        prompt = PromptConfig(style=prompt_style(generator.resolved.spec, System.parse(system).uses_adapter),
+                              system_prompt=decoding.system_prompt)
+    decoding = replace(decoding, stop=prompt.stop)
     cache = cache or GenerationCache.at()
     dec = asdict(decoding)
+    if not dec["stop"]:
+        del dec["stop"]  # chat answers keep the cache keys they had before stop strings existed
+    kb = kb if kb is not None else (retriever.records if retriever else None)
     questions = [_get(c, "question") for c in cases]
     retrieved = retriever.retrieve(questions) if retriever else [None] * len(cases)
     conversations = [
-        chat_messages(q, context=retriever.context(hits) if retriever else None, system_prompt=decoding.system_prompt)
-        for q, hits in zip(questions, retrieved)
+        build_prompt(prompt, q, context_records=retriever.records_of(hits) if retriever else None, kb=kb,
+                     exclude=_get(c, "kb_ids", ()) or ())
+        for c, q, hits in zip(cases, questions, retrieved)
     ]
     identity = generator.identity
     keys = [GenerationCache.key(identity, messages, dec) for messages in conversations]
@@ -93,8 +109,10 @@ class _Ticker:
         advance(self.done, self.total, "answers")
 
 
-def _get(case, name):
-    return case[name] if isinstance(case, dict) else getattr(case, name)
+def _get(case, name, *default):
+    if isinstance(case, dict):
+        return case.get(name, *default) if default else case[name]
+    return getattr(case, name, *default)
 
 
 def _bar(total: int, desc: str, enabled: bool):

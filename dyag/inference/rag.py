@@ -119,9 +119,14 @@ class Retriever:
                 store.put(keys[i], {"embedding": [float(x) for x in vectors[i]]})
         return np.stack(vectors) if vectors else np.zeros((0, self.embeddings.shape[1]), dtype=self.embeddings.dtype)
 
-    def context(self, hits: list[tuple[str, float]]) -> str:
+    def records_of(self, hits: list[tuple[str, float]]) -> list[dict]:
         by_id = {r["id"]: r for r in self.records}
-        return "\n\n".join(chunk_text(by_id[doc_id]) for doc_id, _ in hits)
+        return [by_id[doc_id] for doc_id, _ in hits]
+
+    def context(self, hits: list[tuple[str, float]], context_format: str = "text") -> str:
+        from dyag.inference.prompting import format_context
+
+        return format_context(self.records_of(hits), context_format)
 
 
 def _save_npy(path: Path, array) -> None:

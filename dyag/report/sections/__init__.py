@@ -7,9 +7,9 @@ Python so the templates only lay things out, and so they can be tested without p
 
 from __future__ import annotations
 
-from dyag.report.sections import (calibration, charts, config, perf, questions, regression, sources, splits,
-                                  sweep, table, winner)
+from dyag.report.sections import (agreement, calibration, charts, config, perf, questions, regression, sources,
+                                  splits, sweep, table, winner)
 
 #: ``{name: module}``: each view goes to the page template under its section's name.
 SECTIONS = {m.__name__.rpartition(".")[2]: m for m in (
-    sources, config, sweep, table, splits, charts, winner, regression, questions, calibration, perf)}
+    sources, config, sweep, table, splits, charts, winner, regression, questions, agreement, calibration, perf)}

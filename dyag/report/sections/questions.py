@@ -1,11 +1,14 @@
-"""The answers question by question, side by side, with each failed rule's passage highlighted."""
+"""The answers question by question, side by side, with each failed rule's passage highlighted,
+and the buttons a person rates them with (people's stored ratings pre-selected with ``--ratings``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, field
 
 from markupsafe import Markup
 
+from dyag.evaluation.agreement import RATINGS, Rating, answer_sha256
 from dyag.report import fmt
 from dyag.report.context import SystemColumn
 from dyag.report.highlight import highlight_answer
@@ -15,6 +18,19 @@ SEVERITY_ICON = {"error": "❌", "warning": "⚠️", "info": "ℹ️"}
 SEVERITIES = tuple(SEVERITY_ICON)
 OPEN_QUESTIONS_MAX = 12  # above this many questions, each starts collapsed
 MAX_FAILING_LINKS = 200
+#: The sections that show people's ratings get them in ``build`` (see ``dyag.report.render``).
+TAKES_RATINGS = True
+
+
+@dataclass
+class StoredRating:
+    """A rating read with ``--ratings``, as its badge shows it."""
+
+    rating: str
+    label: str
+    rater: str
+    comment: str
+    stale: bool
 
 
 @dataclass
@@ -35,6 +51,10 @@ class AnswerView:
     score_class: str
     failed: list[RuleView]
     passed: list[str]
+    id: str = ""
+    sha256: str = ""  # of the answer's UTF-8 text: what a rating names the answer by
+    ratings: list[StoredRating] = field(default_factory=list)
+    selected: StoredRating | None = None  # the fresh stored rating the buttons start on
 
 
 @dataclass
@@ -58,6 +78,13 @@ class QuestionsView:
     n_cases: int
     n_kinds: int
     max_links: int = MAX_FAILING_LINKS
+    stamp: str = ""  # with the page title, the key of the ratings kept in the browser's storage
+    rating_choices: tuple[str, ...] = RATINGS
+
+    @property
+    def n_rated(self) -> int:
+        """Answers whose buttons start on a stored rating."""
+        return sum(1 for q in self.questions for a in q.answers if a.selected)
 
     @property
     def failing(self) -> list[QuestionView]:
@@ -74,7 +101,14 @@ def score_class(score: float | None) -> str:
     return "s-good" if score >= 7 else "s-mid" if score >= 4 else "s-bad"
 
 
-def answer_view(case: Case, column: SystemColumn, slot: int, lang: str) -> AnswerView:
+def stored_ratings(sha256: str, ratings: list[Rating], t) -> list[StoredRating]:
+    """The badges of the ratings of one answer; a rating of another answer text is stale."""
+    return [StoredRating(r.rating, t[f"rating_{r.rating}"], r.rater, r.comment, r.answer_sha256 != sha256)
+            for r in ratings]
+
+
+def answer_view(case: Case, column: SystemColumn, slot: int, lang: str, ratings: list[StoredRating] = (),
+                sha256: str | None = None) -> AnswerView:
     failed = sorted((RuleView(r.name, SEVERITY_ICON[r.severity], r.severity, r.message)
                      for r in case.rules if not r.passed), key=lambda r: SEVERITIES.index(r.severity))
     score = fmt.as_number(case.score)
@@ -87,10 +121,25 @@ def answer_view(case: Case, column: SystemColumn, slot: int, lang: str) -> Answe
         score_class=score_class(score),
         failed=failed,
         passed=[r.name for r in case.rules if r.passed],
+        id=case.id,
+        sha256=sha256 or answer_sha256(case.answer),
+        ratings=list(ratings),
+        selected=next((r for r in reversed(ratings) if not r.stale), None),
     )
 
 
-def build(ctx, t) -> QuestionsView:
+def storage_stamp(ctx, hashes: list[str]) -> str:
+    """When the results were made, and a digest of the answers: the same answers share ratings."""
+    run = ctx.results.run
+    digest = hashlib.sha256("\n".join(hashes).encode()).hexdigest()[:16]
+    return f"{run.finished or run.created or run.started or ''}|{digest}"
+
+
+def build(ctx, t, ratings: list[Rating] | None = None) -> QuestionsView:
+    by_answer: dict[tuple[str, str], list[Rating]] = {}
+    for rating in ratings or ():
+        by_answer.setdefault(rating.key, []).append(rating)
+    hashes = []
     by_id: dict[str, list[Case]] = {}
     for case in ctx.results.cases:
         by_id.setdefault(case.id, []).append(case)
@@ -101,8 +150,11 @@ def build(ctx, t) -> QuestionsView:
         rows: dict[str, list[AnswerView]] = {}
         for case in sorted(cases, key=lambda c: rank[c.system]):
             column = col_of[case.system]
+            sha256 = answer_sha256(case.answer)
+            hashes.append(sha256)
+            stored = stored_ratings(sha256, by_answer.get((case.id, case.system), []), t)
             rows.setdefault(column.model, []).append(
-                answer_view(case, column, ctx.kinds.index(column.kind) + 1, ctx.lang))
+                answer_view(case, column, ctx.kinds.index(column.kind) + 1, ctx.lang, stored, sha256))
         answers = [a for row in rows.values() for a in row]
         views.append(QuestionView(
             anchor=ctx.question_anchors[qid],
@@ -113,4 +165,4 @@ def build(ctx, t) -> QuestionsView:
             n_errors=sum(1 for a in answers for r in a.failed if r.severity == "error"),
             n_warnings=sum(1 for a in answers for r in a.failed if r.severity == "warning"),
         ))
-    return QuestionsView(views, len(ctx.results.cases), max(len(ctx.kinds), 1))
+    return QuestionsView(views, len(ctx.results.cases), max(len(ctx.kinds), 1), stamp=storage_stamp(ctx, hashes))

@@ -1,0 +1,181 @@
+"""How a question is put to a model: the prompt follows the kind of model.
+
+- An instruction-tuned model (or any model answering with a fine-tuned adapter, trained on the chat
+  template) gets its **chat** template: the system prompt, then the question, with the retrieved
+  context before it for RAG systems. Worked examples, when asked for, are earlier turns of the same
+  conversation.
+- A base model (``ModelSpec.instruct`` false: gemma3:270m) never saw a chat template and repeats it
+  instead of answering. It gets a **completion** prompt: worked examples from the catalog (other
+  applications than the one asked), then ``Contexte : … Question : … Réponse :``, and the answer
+  stops at the next label (:data:`STOP_SEQUENCES`).
+
+The retrieved records are given as **cards** by default: one field a line ("Hébergeur : …"), which a
+small model copies from far more reliably than from prose; ``text`` gives the records' prose.
+
+>>> rec = {"id": "x", "title": "X", "text": "X est ...", "metadata": {"hebergeur": "OVH", "version": "2.1"}}
+>>> print(record_card(rec))
+Application : X
+Hébergeur : OVH
+Version : 2.1
+>>> prompt = completion_prompt("Qui héberge X ?", context=record_card(rec), examples=[])
+>>> prompt.splitlines()[-2:]
+['Question : Qui héberge X ?', 'Réponse :']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from dyag.errors import DyagError
+
+#: how retrieved records are written into the prompt
+CONTEXT_FORMATS = ("card", "text")
+#: how a prompt is rendered: the model's chat template, or plain text continued by a base model
+PROMPT_STYLES = ("chat", "completion")
+#: a completion-style answer ends where a new block or label starts
+STOP_SEQUENCES = ("\nQuestion", "\nContexte", "\n\n")
+#: worked examples, one field each: the kinds of fact asked most
+EXAMPLE_FIELDS = ("hebergeur", "version", "responsable", "documentation", "criticite",
+                  "technologies", "domaine", "utilisateurs")
+#: a card's lines, in order, with their French labels
+CARD_LABELS = {
+    "sigle": "Sigle", "description": "Description", "domaine": "Domaine", "hebergeur": "Hébergeur",
+    "technologies": "Technologies", "responsable": "Responsable", "criticite": "Criticité",
+    "utilisateurs": "Utilisateurs", "version": "Version", "documentation": "Documentation",
+}
+#: the first line of a completion prompt: what the text is, so a base model continues it in kind
+COMPLETION_HEADER = "Catalogue des applications de l'organisation : questions et réponses brèves, en français."
+
+
+@dataclass(frozen=True)
+class PromptConfig:
+    """How prompts are built for one system (recorded in the results; part of each answer's cache key)."""
+
+    style: str = field(default="chat", metadata={"help": "chat (the model's template) or completion (base models)"})
+    context_format: str = field(default="card", metadata={"help": "retrieved records as cards (one field a line) or text"})
+    shots: int = field(default=5, metadata={"help": "worked examples before a RAG question (and a base model's)"})
+    system_prompt: str | None = None
+
+    def __post_init__(self):
+        if self.style not in PROMPT_STYLES:
+            raise DyagError(f"prompt style must be one of {', '.join(PROMPT_STYLES)}, got {self.style!r}")
+        if self.context_format not in CONTEXT_FORMATS:
+            raise DyagError(f"--context-format must be one of {', '.join(CONTEXT_FORMATS)}, got {self.context_format!r}")
+        if not isinstance(self.shots, int) or not 0 <= self.shots <= len(EXAMPLE_FIELDS):
+            raise DyagError(f"--shots must be an integer from 0 to {len(EXAMPLE_FIELDS)}, got {self.shots!r}")
+
+    @property
+    def stop(self) -> tuple[str, ...]:
+        return STOP_SEQUENCES if self.style == "completion" else ()
+
+
+def prompt_style(spec, uses_adapter: bool) -> str:
+    """``chat`` for an instruction-tuned model or an adapter (trained on the chat template), else ``completion``."""
+    return "chat" if uses_adapter or getattr(spec, "instruct", True) else "completion"
+
+
+def _format_value(key: str, value) -> str:
+    from dyag.data.templates import format_count, join_fr
+
+    if isinstance(value, (list, tuple)):
+        return join_fr([str(v).strip() for v in value])
+    if key == "utilisateurs" and isinstance(value, int):
+        return format_count(value)
+    return str(value).strip()
+
+
+def record_card(record: dict) -> str:
+    """One catalog record, one field a line; a record without metadata keeps its text."""
+    from dyag.data.kb import app_name
+
+    metadata = record.get("metadata") or {}
+    lines = [f"{CARD_LABELS[k]} : {_format_value(k, metadata[k])}" for k in CARD_LABELS if metadata.get(k) not in (None, "", [])]
+    if not lines:
+        return f"{record.get('title', record['id'])} : {record['text'].strip()}"
+    return "\n".join([f"Application : {app_name(record)}", *lines])
+
+
+def record_text(record: dict) -> str:
+    return f"{record.get('title', record['id'])} : {record['text']}"
+
+
+def format_context(records: Sequence[dict], context_format: str = "card") -> str:
+    """The retrieved records as the prompt shows them, best first."""
+    write = record_card if context_format == "card" else record_text
+    return "\n\n".join(write(r) for r in records)
+
+
+@dataclass(frozen=True)
+class WorkedExample:
+    question: str
+    answer: str
+    record: dict
+
+
+def worked_examples(kb: Sequence[dict], n: int, *, exclude: Sequence[str] = (), question: str = "") -> list[WorkedExample]:
+    """``n`` question/answer pairs on other applications than ``exclude`` (and than those the question
+    names), one field each, in the canonical training phrasing. Deterministic: the first records of
+    the catalog that have the field, so that most prompts share the examples (encoded once per batch)."""
+    from dyag.data.templates import FIELD_TEMPLATES, template_context
+    from dyag.inference.rag import name_pattern
+
+    excluded = set(exclude) | {r["id"] for r in kb if question and name_pattern(r).search(question)}
+    used, examples = set(), []
+    for name in EXAMPLE_FIELDS[:n]:
+        for record in kb:
+            if record["id"] in excluded or record["id"] in used or (record.get("metadata") or {}).get(name) is None:
+                continue
+            ctx = template_context(record)
+            templates = FIELD_TEMPLATES[name]
+            examples.append(WorkedExample(templates.questions[0].format(**ctx), templates.answers[0].format(**ctx), record))
+            used.add(record["id"])
+            break
+    return examples
+
+
+def completion_prompt(question: str, *, context: str | None, examples: Sequence[WorkedExample],
+                      context_format: str = "card") -> str:
+    """Plain text a base model continues: worked examples, then the question and ``Réponse :``."""
+    def block(ctx: str | None, q: str, a: str | None) -> str:
+        head = f"Contexte :\n{ctx}\n" if ctx is not None else ""
+        return f"{head}Question : {q}\nRéponse :" + (f" {a}" if a is not None else "")
+
+    with_context = context is not None
+    blocks = [block(format_context([e.record], context_format) if with_context else None, e.question, e.answer)
+              for e in examples]
+    return "\n\n".join([COMPLETION_HEADER, *blocks, block(context, question, None)])
+
+
+def chat_messages(question: str, *, context: str | None = None, system_prompt: str | None = None,
+                  examples: Sequence[WorkedExample] = (), context_format: str = "card") -> list[dict]:
+    """The conversation a question is asked in (with retrieved context for RAG systems, and worked
+    examples as earlier turns).
+
+    >>> chat_messages("Qui héberge GIDAF ?", system_prompt="Réponds.")[1]
+    {'role': 'user', 'content': 'Qui héberge GIDAF ?'}
+    """
+    def user(q: str, ctx: str | None) -> dict:
+        return {"role": "user", "content": q if ctx is None else f"Contexte :\n{ctx}\n\nQuestion : {q}"}
+
+    msgs = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    for e in examples:
+        ctx = format_context([e.record], context_format) if context is not None else None
+        msgs += [user(e.question, ctx), {"role": "assistant", "content": e.answer}]
+    return msgs + [user(question, context)]
+
+
+def build_prompt(config: PromptConfig, question: str, *, context_records: Sequence[dict] | None,
+                 kb: Sequence[dict] | None, exclude: Sequence[str] = ()) -> "list[dict] | str":
+    """The prompt for one question: chat messages, or the text of a completion prompt.
+
+    Worked examples go before RAG questions, and before a base model's questions (which have no
+    other way to learn the answer's form); an instruction-tuned model's plain question stays zero-shot."""
+    retrieval = context_records is not None
+    context = format_context(context_records, config.context_format) if retrieval else None
+    wants_examples = config.shots and kb and (retrieval or config.style == "completion")
+    examples = worked_examples(kb, config.shots, exclude=exclude, question=question) if wants_examples else []
+    if config.style == "completion":
+        return completion_prompt(question, context=context, examples=examples, context_format=config.context_format)
+    return chat_messages(question, context=context, system_prompt=config.system_prompt, examples=examples,
+                         context_format=config.context_format)
