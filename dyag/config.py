@@ -51,6 +51,9 @@ RECIPE_KEYS = {
     "seed": int,  # generate-training and training seed
     "kb_scope": str,  # golden: train on the applications the golden cases ask about; all: the whole catalog
     "max_new_tokens": int,  # longest answer
+    "top_k": int,  # RAG: retrieved records per question
+    "context_format": str,  # RAG: card (one field a line) | text
+    "shots": int,  # worked examples before a RAG question (and before a base model's)
     "golden": list,  # the profile's golden sets
 }
 #: FinetuneConfig fields a recipe may not set: the harness owns them

@@ -31,6 +31,7 @@ from dyag.results import Results
 #: gate, these are the defaults a project overrides per system kind and per model.
 DEFAULT_GATES: dict[str, float] = {
     "no_dialogue_turns": 0.0,
+    "no_prompt_echo": 0.0,
     "no_repetition": 0.6,
     "not_truncated": 0.6,
     "language": 0.1,
@@ -38,7 +39,7 @@ DEFAULT_GATES: dict[str, float] = {
     "fact_recall": 0.05,
     "score": 0.5,
 }
-RULE_GATES = ("no_dialogue_turns", "no_repetition", "not_truncated", "language")
+RULE_GATES = ("no_dialogue_turns", "no_prompt_echo", "no_repetition", "not_truncated", "language")
 FLOOR_GATES = ("bertscore_f1", "fact_recall", "score")
 
 

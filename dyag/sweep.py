@@ -43,6 +43,9 @@ class SweepConfig:
         "help": "KEY=V1,V2,... (repeatable): recipe values to try, e.g. --grid epochs=2,4,6 --grid learning_rate=5e-4,1e-3",
         "repeat": True})
     model: str = field(default="smollm2:135m", metadata={"help": "the base model"})
+    system: str = field(default="finetuned", metadata={
+        "help": "the system kind ranked: finetuned, or rag / base / rag+finetuned to rank prompt settings "
+                "(--grid top_k=1,3 --grid shots=0,2,5 --grid context_format=card,text)"})
     profile: str = field(default="quick", metadata={"help": "the profile whose recipe and golden set the grid varies"})
     metric: str = field(default="fact_recall", metadata={"help": "the column the points are ranked by"})
     split: str | None = field(default=None, metadata={
@@ -95,8 +98,12 @@ def run_sweep(config: SweepConfig, *, root: Path | None = None, log=print):
     from dyag.session import DyagSession, SessionOptions
     from dyag.system import System
 
+    from dyag.system import SYSTEM_KINDS, uses_adapter
+
     if column(config.metric) is None:
         raise DyagError(f"--metric: unknown column {config.metric!r}")
+    if config.system not in SYSTEM_KINDS:
+        raise DyagError(f"--system must be one of {', '.join(SYSTEM_KINDS)}, got {config.system!r}")
     root = Path(root or Path.cwd())
     project = load_config(root)
     points = expand_grid(parse_grid(config.grid))
@@ -104,23 +111,23 @@ def run_sweep(config: SweepConfig, *, root: Path | None = None, log=print):
     for i, point in enumerate(points, 1):
         label = point_label(config.model, point)
         log(f"dyag sweep: [{i}/{len(points)}] {label}: train, answer, score")
-        options = SessionOptions(models=(config.model,), profile=config.profile, systems=("finetuned",),
+        options = SessionOptions(models=(config.model,), profile=config.profile, systems=(config.system,),
                                  precision=config.precision, rootdir=str(root), project=project, recipe=point)
         session = DyagSession(options)
-        trained = session.finetuned(config.model)
-        cached = trained.cache_hit
+        trained = session.finetuned(config.model) if uses_adapter(config.system) else None
+        cached = trained is None or trained.cache_hit
         doc = session.results(config.model)
-        system = str(System(config.model, "finetuned"))
-        doc = doc.relabel({system: str(System(label, "finetuned"))})
+        system = str(System(config.model, config.system))
+        doc = doc.relabel({system: str(System(label, config.system))})
         docs.append(doc)
-        agg = (doc.aggregates if config.split is None else doc.splits).get(str(System(label, "finetuned")), {})
+        agg = (doc.aggregates if config.split is None else doc.splits).get(str(System(label, config.system)), {})
         agg = agg.get(config.metric) if config.split is None else agg.get(config.split, {}).get(config.metric)
         ranking.append({"label": label, "recipe": point, "mean": agg.mean if agg else None,
                         "ci95": agg.ci95 if agg else None, "n": agg.n if agg else 0,
-                        "train_s": trained.metrics.get("duration_s")})
+                        "train_s": trained.metrics.get("duration_s") if trained else None})
         shown = "-" if agg is None or agg.mean is None else f"{agg.mean:.3f}"
-        log(f"dyag sweep:     {config.metric}{'@' + config.split if config.split else ''} = {shown}, "
-            f"training {trained.metrics.get('duration_s', 0):.0f} s{' (cached)' if cached else ''}")
+        log(f"dyag sweep:     {config.metric}{'@' + config.split if config.split else ''} = {shown}"
+            + (f", training {trained.metrics.get('duration_s', 0):.0f} s{' (cached)' if cached else ''}" if trained else ""))
     lower_better = column(config.metric).direction == "min"
     ordered = sorted(ranking, key=lambda r: (r["mean"] is None, (r["mean"] or 0.0) * (1 if lower_better else -1)))
     sweep = R.Sweep(model=config.model, metric=config.metric, split=config.split, points=[

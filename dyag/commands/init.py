@@ -38,9 +38,13 @@ batch_size = 8
 learning_rate = 2e-3
 lora_rank = 16
 max_new_tokens = 64
+top_k = 1                                 # RAG: retrieved records per question
+context_format = "card"                   # RAG: records as cards (one field a line) or text
+shots = 5                                 # worked examples before a RAG (or base-model) question
 
 {prefix}gates]                          # thresholds; per system kind: [{table}gates.rag]
 no_dialogue_turns = 0.0                   # share of answers allowed to break the rule
+no_prompt_echo = 0.0
 no_repetition = 0.6
 not_truncated = 0.6
 language = 0.1

@@ -12,6 +12,8 @@ Formula (all weights live in :data:`QUALITY`)::
 - ``fact_recall`` is left out (weights renormalized) when the case has no facts, e.g. a
   question about something absent from the catalog.
 - Rule penalties count each failed rule once, by severity; "info" costs nothing.
+- A failed rule listed in ``caps`` caps the score: an answer that echoes its prompt
+  (``no_prompt_echo``) scores 0 whatever words of the reference the echoed context holds.
 
 A system's score is the mean of its answers' scores (with a bootstrap 95% CI).
 
@@ -19,6 +21,8 @@ A system's score is the mean of its answers' scores (with a bootstrap 95% CI).
 10.0
 >>> quality_score({"rougeL": 0.5, "fact_recall": 1.0}, [{"passed": False, "severity": "error"}])
 4.0
+>>> quality_score({"rougeL": 1.0, "fact_recall": 1.0}, [{"name": "no_prompt_echo", "passed": False, "severity": "error"}])
+0.0
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ QUALITY: dict = {
     "penalties": {"error": 3.0, "warning": 1.0, "info": 0.0},
     "bertscore_floor": {"all-MiniLM-L6-v2": 0.37},
     "semantic_fallback": "rougeL",
+    "caps": {"no_prompt_echo": 0.0},
 }
 
 
@@ -67,4 +72,9 @@ def quality_score(metrics: Mapping, rules: Sequence[Mapping], *, encoder: str | 
     total = sum(used.values())
     content = sum(w * float(parts[k]) for k, w in used.items()) / total if total else 0.0
     penalty = sum(float(config["penalties"].get(r["severity"], 0.0)) for r in rules if not r["passed"])
-    return round(max(0.0, float(config["scale"]) * content - penalty), 4)
+    score = max(0.0, float(config["scale"]) * content - penalty)
+    caps = config.get("caps") or {}
+    for r in rules:
+        if not r["passed"] and r.get("name") in caps:
+            score = min(score, float(caps[r["name"]]))
+    return round(score, 4)

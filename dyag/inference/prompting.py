@@ -24,6 +24,7 @@ Version : 2.1
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -115,15 +116,18 @@ class WorkedExample:
 
 def worked_examples(kb: Sequence[dict], n: int, *, exclude: Sequence[str] = (), question: str = "") -> list[WorkedExample]:
     """``n`` question/answer pairs on other applications than ``exclude`` (and than those the question
-    names), one field each, in the canonical training phrasing. Deterministic: the first records of
-    the catalog that have the field, so that most prompts share the examples (encoded once per batch)."""
+    names), one field each, in the canonical training phrasing. Deterministic: records taken in a fixed
+    pseudo-random order (by the hash of their id, not catalog order, where the most-asked
+    applications often come first), so that almost every prompt has the same examples, which a
+    batch encodes once."""
     from dyag.data.templates import FIELD_TEMPLATES, template_context
     from dyag.inference.rag import name_pattern
 
     excluded = set(exclude) | {r["id"] for r in kb if question and name_pattern(r).search(question)}
     used, examples = set(), []
+    order = sorted(kb, key=lambda r: hashlib.sha256(str(r["id"]).encode()).hexdigest())
     for name in EXAMPLE_FIELDS[:n]:
-        for record in kb:
+        for record in order:
             if record["id"] in excluded or record["id"] in used or (record.get("metadata") or {}).get(name) is None:
                 continue
             ctx = template_context(record)

@@ -322,7 +322,7 @@ def extract_claims(answer: str, kb_ids: Sequence[str] = (), kb: KbIndex | None =
 
 # --- no_dialogue_turns: what an invented conversation turn looks like ---
 #
-# A speaker label ("User:", "**Assistant :**", "> Vous :") at the start of a line or after a
+# A speaker label ("User:", "**Assistant :**", "> Vous :", numbered: "Question 2 :") at the start of a line or after a
 # sentence end. A speaker that never names a catalog field is enough on its own. The others
 # count only when they read as a turn:
 # - an asker and an answerer together: "Question : ... / Réponse : ...", "Q: / A:", "Client : / Agent :";
@@ -339,7 +339,8 @@ _ROLE_WORDS = (r"User|Human|Humain|Assistante?|AI|IA|Bot|Chatbot|System|Vous|Moi
                r"|R[ée]ponse|Answer|R|A|Agent|Conseill[eè]re?"                       # answerers
                r"|Syst[èe]me")                                                       # a field unless it speaks
 _ROLE_LABEL_RE = re.compile(
-    rf"(?:^|(?<=[.!?…][ \t]))[ \t>#*•_-]*(?P<role>{_ROLE_WORDS})(?:\*\*|__)?[ \t]*[:：]", re.M | re.I)
+    rf"(?:^|(?<=[.!?…][ \t]))[ \t>#*•_-]*(?P<role>{_ROLE_WORDS})(?:[ \t]*(?:n[°o][ \t]*|#)?\d{{1,3}})?(?:\*\*|__)?"
+    r"[ \t]*[:：]", re.M | re.I)
 # The label's text reads as someone speaking: it ends with "?"/"!" or opens like a chat message.
 _UTTERANCE_RE = re.compile(
     r"[?!][\s*_]*$|^[\s*_]*(?:merci|bonjour|bonsoir|salut|au revoir|d['’]accord|et|je|j['’]|tu|vous|pouvez|peux"
@@ -1178,3 +1179,7 @@ def run_rules(answer: str, case: Any, context: Any = None, names: Iterable[str] 
             result = RuleResult(result)
         out.append(RuleResult(result.passed, setup["severity"], result.message, result.span).to_dict(name))
     return out
+
+
+# Rules with a module of their own register on import.
+from dyag.evaluation.rules import echo  # noqa: E402,F401
