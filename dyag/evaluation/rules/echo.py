@@ -9,12 +9,13 @@ word runs of the folded text (accents, case and punctuation ignored):
 - **instructions**: a run of ``prompt_words`` words or more of the system prompt or of the
   completion prompt's header;
 - **context block**: a run of words copied from one retrieved record (its prose or its card) that is
-  longer than the answer needs: more than ``context_slack`` words beyond the longest run the
-  reference itself shares with that record, and at least ``context_words`` words. An answer that
+  longer than the answer needs: more than ``context_slack`` words beyond the number of the
+  reference's words that the record holds, and at least ``context_words`` words. An answer that
   quotes one value (a URL, a host, an acronym's expansion) copies few words; one that recites the
   record copies many;
-- **question**: the answer restates the question ("la question est…", or the question's words
-  again) and adds fewer than ``min_new_words`` words of its own.
+- **question**: the answer opens with the question itself (its first line is the question again)
+  or by talking about it ("La question est de …"), or says "la question est …" and adds fewer
+  than ``min_new_words`` words of its own.
 
 >>> run = lambda a, **kw: no_prompt_echo(a, as_case({"id": "q", "question": "Qui héberge GIDAF ?",
 ...     "reference": "GIDAF est hébergée par OVH."}), RuleContext(**kw), prompt_words=6, context_words=14,
@@ -37,7 +38,15 @@ from dyag.evaluation.rules import RuleContext, fail, ok, rule  # noqa: F401  (Ru
 from dyag.utils.text import strip_accents
 
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
+#: an answer that opens by talking about the question ("La question est de …", "Cette question porte …")
+_OPENING_RE = re.compile(r"\s*(?:la|cette|ta|votre)\s+question\s+(?:est|porte|concerne)\b", re.IGNORECASE)
 _RESTATE_RE = re.compile(r"\bla\s+question\s+(?:est|porte|concerne|pos[ée]e)\b|\bquestion\s*:\s*", re.IGNORECASE)
+
+
+#: the field labels of a record ("Hébergeur : …", "Domaine : …"), folded: a copied run that crosses two of
+#: them, beyond those the reference names, recites the record field after field
+_LABEL_WORDS = frozenset(strip_accents(label).lower() for label in (
+    "Hébergeur", "Domaine", "Responsable", "Technologies", "Criticité", "Utilisateurs", "Version", "Documentation", "Sigle"))
 
 
 def _words(text: str) -> list[tuple[str, int, int]]:
@@ -86,6 +95,12 @@ def _retrieved_texts(context: RuleContext) -> list[tuple[str, str]]:
     return out
 
 
+def _same_words(line: Sequence[str], question: Sequence[str]) -> bool:
+    """The answer's first line is the question again (at least 80 % of each other's words, in one run)."""
+    n = longest_run(line, question)[0]
+    return n >= 0.8 * len(question) and n >= 0.8 * len(line)
+
+
 def _span(words: list[tuple[str, int, int]], end: int, length: int) -> tuple[int, int]:
     return words[end - length][1], words[end - 1][2]
 
@@ -105,17 +120,20 @@ def no_prompt_echo(answer, case, context, *, prompt_words, context_words, contex
     for doc_id, text in _retrieved_texts(context):
         source = [w for w, _, _ in _words(text)]
         n, end = longest_run(tokens, source)
-        needed = longest_run(reference, source)[0] if reference else 0
-        if n >= context_words and n > needed + context_slack:
+        needed = len([w for w in reference if w in set(source)])  # the reference's words the record holds
+        labels = _LABEL_WORDS.intersection(tokens[end - n:end]) - set(reference)
+        if (n >= context_words and n > needed + context_slack) or (n >= context_words // 2 and len(labels) >= 2):
             return fail(f"recites the retrieved record {doc_id} ({n} words copied; the reference needs {needed})",
                         _span(words, end, n))
     question = [w for w, _, _ in _words(case.question)]
+    first_line = [w for w, _, _ in _words(answer.lstrip().split("\n", 1)[0])]
+    opens = _OPENING_RE.match(answer)
+    if opens or (question and first_line and _same_words(first_line, question)):
+        end = opens.end() if opens else (answer.find("\n") if "\n" in answer.strip() else len(answer))
+        return fail("restates the question instead of answering it", (0, max(end, 1)))
     restated = _RESTATE_RE.search(answer)
-    n, end = longest_run(tokens, question) if question else (0, 0)
-    if restated or (question and n >= max(3, len(question) - 1)):
+    if restated:
         asked = set(question) | {"la", "question", "est", "de", "le", "les", "des", "du", "l", "d"}
-        new = {w for w in tokens if w not in asked}
-        if len(new) < min_new_words:
-            span = (restated.start(), restated.end()) if restated else _span(words, end, n)
-            return fail("restates the question instead of answering it", span)
+        if len({w for w in tokens if w not in asked}) < min_new_words:
+            return fail("restates the question instead of answering it", (restated.start(), restated.end()))
     return ok()
