@@ -39,11 +39,12 @@ STOP_SEQUENCES = ("\nQuestion", "\nContexte", "\n\n")
 #: worked examples, one field each: the kinds of fact asked most
 EXAMPLE_FIELDS = ("hebergeur", "version", "responsable", "documentation", "criticite",
                   "technologies", "domaine", "utilisateurs")
-#: a card's lines, in order, with their French labels
+#: a card's lines, in order, with their French labels: the short values first, the description (which a
+#: small model otherwise copies whatever the question) last
 CARD_LABELS = {
-    "sigle": "Sigle", "description": "Description", "domaine": "Domaine", "hebergeur": "Hébergeur",
-    "technologies": "Technologies", "responsable": "Responsable", "criticite": "Criticité",
-    "utilisateurs": "Utilisateurs", "version": "Version", "documentation": "Documentation",
+    "hebergeur": "Hébergeur", "responsable": "Responsable", "version": "Version", "documentation": "Documentation",
+    "criticite": "Criticité", "utilisateurs": "Utilisateurs", "technologies": "Technologies", "domaine": "Domaine",
+    "sigle": "Sigle", "description": "Description",
 }
 #: the first line of a completion prompt: what the text is, so a base model continues it in kind
 COMPLETION_HEADER = "Catalogue des applications de l'organisation : questions et réponses brèves, en français."
