@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dyag.errors import DyagError
 from dyag.inference.generator import GENERATION_BATCH
-from dyag.inference.prompting import CONTEXT_FORMATS, PromptConfig, prompt_style
+from dyag.inference.prompting import CONTEXT_FORMATS, PROMPT_STYLES, PromptConfig, prompt_style
 from dyag.results import Results
 from dyag.system import SYSTEM_KINDS, System, uses_adapter, uses_retrieval
 
@@ -33,6 +33,9 @@ class EvaluationConfig:
         "help": "retrieved records as cards (one field a line) or as their text", "choices": CONTEXT_FORMATS})
     shots: int = field(default=5, metadata={
         "help": "worked examples from other applications before a RAG question (and before a base model's)"})
+    prompt_style: str = field(default="auto", metadata={
+        "help": "auto: chat template for instruction-tuned models and adapters, completion prompt for base models; "
+                "or chat / completion for every system without an adapter", "choices": ("auto", *PROMPT_STYLES)})
     max_new_tokens: int = field(default=128, metadata={"help": "longest answer, in tokens"})
     batch_size: int = field(default=GENERATION_BATCH, metadata={"help": "questions generated together"})
     bertscore: bool = field(default=True, metadata={"help": "compute BERTScore (--no-bertscore: no encoder is loaded)"})
@@ -62,7 +65,10 @@ class EvaluationConfig:
         """How ``kind``'s questions are put to the model ``spec`` (:mod:`dyag.inference.prompting`)."""
         from dyag.prompts import DEFAULT_SYSTEM_PROMPT
 
-        return PromptConfig(style=prompt_style(spec, uses_adapter(kind)), context_format=self.context_format,
+        style = prompt_style(spec, uses_adapter(kind))
+        if self.prompt_style != "auto" and not uses_adapter(kind):
+            style = self.prompt_style
+        return PromptConfig(style=style, context_format=self.context_format,
                             shots=self.shots, system_prompt=DEFAULT_SYSTEM_PROMPT)
 
     @property
@@ -147,7 +153,8 @@ def evaluate_systems(config: EvaluationConfig, cases: list, kb: list[dict] | Non
         "systems": list(config.systems),
         "generation_s": round(gen_s, 2),
         "decoding": {"max_new_tokens": config.max_new_tokens, "temperature": 0.0, "batch_size": config.batch_size},
-        "rag": {"top_k": config.top_k, "context_format": config.context_format, "shots": config.shots}
+        "rag": {"top_k": config.top_k, "context_format": config.context_format, "shots": config.shots,
+                "prompt_style": config.prompt_style}
         if config.uses_retrieval else None,
         "machine": machine,
         "environment": run_environment(config, manifest, machine),

@@ -36,7 +36,7 @@ DEFAULT_SYSTEMS = ("base", "finetuned", "rag")
 
 #: What a recipe sets when neither the profile nor ``[tool.dyag.train]`` does.
 DEFAULT_RECIPE = {"kb_scope": "golden", "method": "augmented", "count": None, "seed": 42, "max_new_tokens": 64,
-                  "top_k": 1, "context_format": "card", "shots": 5,
+                  "top_k": 1, "context_format": "card", "shots": 5, "prompt_style": "auto",
                   "epochs": 2.0, "batch_size": 8, "learning_rate": 2e-3, "lora_rank": 16, "precision": "auto"}
 #: dyag's profiles, the defaults of a project that names none. quick: the seed's experiment at CI size
 #: (learn the applications the golden questions ask about, then answer them); full: the whole catalog.
@@ -45,7 +45,7 @@ BUILTIN_PROFILES = {
     "full": {"kb_scope": "all", "count": 600, "max_new_tokens": 128},
 }
 #: recipe keys that are not FinetuneConfig fields
-RECIPE_ONLY = ("kb_scope", "method", "count", "max_new_tokens", "golden", "dataset", "top_k", "context_format", "shots")
+RECIPE_ONLY = ("kb_scope", "method", "count", "max_new_tokens", "golden", "dataset", "top_k", "context_format", "shots", "prompt_style")
 
 
 @dataclass(frozen=True)
@@ -355,7 +355,7 @@ class DyagSession:
                 base_model=model, adapter=adapter, systems=self.options.systems,
                 max_new_tokens=self.profile.max_new_tokens, cache=not self.options.no_cache,
                 top_k=int(self.profile.recipe["top_k"]), context_format=self.profile.recipe["context_format"],
-                shots=int(self.profile.recipe["shots"]),
+                shots=int(self.profile.recipe["shots"]), prompt_style=self.profile.recipe["prompt_style"],
                 **({"batch_size": self.options.gen_batch} if self.options.gen_batch else {}),
                 cache_dir=str(self.cache_root), progress=False,
             )

@@ -41,6 +41,7 @@ max_new_tokens = 64
 top_k = 1                                 # RAG: retrieved records per question
 context_format = "card"                   # RAG: records as cards (one field a line) or text
 shots = 5                                 # worked examples before a RAG (or base-model) question
+prompt_style = "auto"                     # auto: chat template for instruct models, completion for base models
 
 {prefix}gates]                          # thresholds; per system kind: [{table}gates.rag]
 no_dialogue_turns = 0.0                   # share of answers allowed to break the rule

@@ -236,9 +236,9 @@ class Generator:
 def _stop_at(text: str, stop: tuple[str, ...]) -> int | None:
     """Where the answer ends in ``text`` (leading blanks dropped): the first stop string, if any.
 
-    >>> _stop_at(" GIDAF est hébergée par OVH.\n\nQuestion : Qui", ("\nQuestion", "\n\n"))
+    >>> _stop_at(" GIDAF est hébergée par OVH. Question : Qui", (" Question",))
     27
-    >>> _stop_at("GIDAF", ("\n\n",)) is None
+    >>> _stop_at("GIDAF", ("Question",)) is None
     True
     """
     text = text.lstrip()
