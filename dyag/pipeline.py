@@ -28,9 +28,10 @@ class EvaluationConfig:
     adapter: str | None = field(default=None, metadata={"help": "adapter directory (<output>/final)", "flag": "--model"})
     systems: tuple[str, ...] = field(default=DEFAULT_SYSTEMS, metadata={
         "help": "comma list of base, finetuned, rag, rag+finetuned"})
-    top_k: int = field(default=3, metadata={"help": "retrieved KB records per RAG question"})
-    context_format: str = field(default="card", metadata={
-        "help": "retrieved records as cards (one field a line) or as their text", "choices": CONTEXT_FORMATS})
+    top_k: int = field(default=1, metadata={"help": "retrieved KB records per RAG question"})
+    context_format: str = field(default="fields", metadata={
+        "help": "retrieved records as the fields the question asks for (one a line), whole cards, or their text",
+        "choices": CONTEXT_FORMATS})
     shots: int = field(default=5, metadata={
         "help": "worked examples from other applications before a RAG question (and before a base model's)"})
     prompt_style: str = field(default="auto", metadata={

@@ -36,7 +36,7 @@ DEFAULT_SYSTEMS = ("base", "finetuned", "rag")
 
 #: What a recipe sets when neither the profile nor ``[tool.dyag.train]`` does.
 DEFAULT_RECIPE = {"kb_scope": "golden", "method": "augmented", "count": None, "seed": 42, "max_new_tokens": 64,
-                  "top_k": 1, "context_format": "card", "shots": 5, "prompt_style": "auto",
+                  "top_k": 1, "context_format": "fields", "shots": 5, "prompt_style": "auto",
                   "epochs": 2.0, "batch_size": 8, "learning_rate": 2e-3, "lora_rank": 16, "precision": "auto"}
 #: dyag's profiles, the defaults of a project that names none. quick: the seed's experiment at CI size
 #: (learn the applications the golden questions ask about, then answer them); full: the whole catalog.

@@ -144,3 +144,17 @@ def test_completion_prompts_reach_the_model_with_their_stop_strings(catalog, tmp
     chat = generate_predictions(Ref(), cases, system="gemma3:270m/finetuned", decoding=DecodingConfig(max_new_tokens=8),
                                 cache=cache, progress=False, kb=catalog)
     assert not chat[0]["meta"]["cached"] and seen["stop"] == () and seen["prompts"][0] == "CHAT:Qui héberge GIDAF ?"
+
+
+def test_a_fields_context_keeps_the_fields_the_question_asks_for(catalog):
+    from dyag.inference.rag import Retriever
+
+    retriever = Retriever.build(catalog, top_k=1)
+    rank = retriever.field_ranker(3)
+    assert rank("Qui héberge GIDAF ?")[0] == "hebergeur"
+    assert rank("Quelle est la version de 6Tzen ?")[0] == "version"
+    prompt = build_prompt(PromptConfig(style="completion", context_format="fields", shots=1), "Qui héberge GIDAF ?",
+                          context_records=[_record(catalog, "gidaf")], kb=catalog, exclude=["gidaf"], rank_fields=rank)
+    asked = prompt.split("Contexte :")[-1]
+    assert "Hébergeur : Datacenter DSI Orléans" in asked and len(asked.strip().splitlines()) == 1 + 3 + 2
+    assert "Description :" not in asked

@@ -39,7 +39,7 @@ learning_rate = 2e-3
 lora_rank = 16
 max_new_tokens = 64
 top_k = 1                                 # RAG: retrieved records per question
-context_format = "card"                   # RAG: records as cards (one field a line) or text
+context_format = "fields"                 # RAG: the asked fields one a line | card (every field) | text
 shots = 5                                 # worked examples before a RAG (or base-model) question
 prompt_style = "auto"                     # auto: chat template for instruct models, completion for base models
 

@@ -11,7 +11,7 @@ from dataclasses import asdict, replace
 
 from dyag.inference.cache import GenerationCache
 from dyag.inference.generator import GENERATION_BATCH, DecodingConfig, Generator, ModelRef
-from dyag.inference.prompting import PromptConfig, build_prompt, prompt_style
+from dyag.inference.prompting import ASKED_FIELDS, PromptConfig, build_prompt, prompt_style
 
 
 
@@ -50,9 +50,10 @@ def generate_predictions(
     kb = kb if kb is not None else (retriever.records if retriever else None)
     questions = [_get(c, "question") for c in cases]
     retrieved = retriever.retrieve(questions) if retriever else [None] * len(cases)
+    rank_fields = retriever.field_ranker(ASKED_FIELDS) if retriever and prompt.context_format == "fields" else None
     conversations = [
         build_prompt(prompt, q, context_records=retriever.records_of(hits) if retriever else None, kb=kb,
-                     exclude=_get(c, "kb_ids", ()) or ())
+                     exclude=_get(c, "kb_ids", ()) or (), rank_fields=rank_fields)
         for c, q, hits in zip(cases, questions, retrieved)
     ]
     identity = generator.identity

@@ -30,8 +30,11 @@ from typing import Sequence
 
 from dyag.errors import DyagError
 
-#: how retrieved records are written into the prompt
-CONTEXT_FORMATS = ("card", "text")
+#: how retrieved records are written into the prompt: the fields the question asks for (ranked by
+#: the retriever's encoder), the whole card, or the records' prose
+CONTEXT_FORMATS = ("fields", "card", "text")
+#: fields a ``fields`` context keeps per record, most likely asked first
+ASKED_FIELDS = 3
 #: how a prompt is rendered: the model's chat template, or plain text continued by a base model
 PROMPT_STYLES = ("chat", "completion")
 #: a completion-style answer ends where a new block or label starts
@@ -55,7 +58,8 @@ class PromptConfig:
     """How prompts are built for one system (recorded in the results; part of each answer's cache key)."""
 
     style: str = field(default="chat", metadata={"help": "chat (the model's template) or completion (base models)"})
-    context_format: str = field(default="card", metadata={"help": "retrieved records as cards (one field a line) or text"})
+    context_format: str = field(default="fields", metadata={
+        "help": "retrieved records as their asked fields, whole cards (one field a line) or text"})
     shots: int = field(default=5, metadata={"help": "worked examples before a RAG question (and a base model's)"})
     system_prompt: str | None = None
 
@@ -87,12 +91,14 @@ def _format_value(key: str, value) -> str:
     return str(value).strip()
 
 
-def record_card(record: dict) -> str:
-    """One catalog record, one field a line; a record without metadata keeps its text."""
+def record_card(record: dict, fields: Sequence[str] | None = None) -> str:
+    """One catalog record, one field a line (only ``fields``, in their order, when given); a record
+    without metadata keeps its text."""
     from dyag.data.kb import app_name
 
     metadata = record.get("metadata") or {}
-    lines = [f"{CARD_LABELS[k]} : {_format_value(k, metadata[k])}" for k in CARD_LABELS if metadata.get(k) not in (None, "", [])]
+    keys = [k for k in (fields if fields is not None else CARD_LABELS) if k in CARD_LABELS]
+    lines = [f"{CARD_LABELS[k]} : {_format_value(k, metadata[k])}" for k in keys if metadata.get(k) not in (None, "", [])]
     if not lines:
         return f"{record.get('title', record['id'])} : {record['text'].strip()}"
     return "\n".join([f"Application : {app_name(record)}", *lines])
@@ -102,10 +108,12 @@ def record_text(record: dict) -> str:
     return f"{record.get('title', record['id'])} : {record['text']}"
 
 
-def format_context(records: Sequence[dict], context_format: str = "card") -> str:
-    """The retrieved records as the prompt shows them, best first."""
-    write = record_card if context_format == "card" else record_text
-    return "\n\n".join(write(r) for r in records)
+def format_context(records: Sequence[dict], context_format: str = "card", fields: Sequence[str] | None = None) -> str:
+    """The retrieved records as the prompt shows them, best first (``fields``: the asked fields, for
+    the ``fields`` format)."""
+    if context_format == "text":
+        return "\n\n".join(record_text(r) for r in records)
+    return "\n\n".join(record_card(r, fields if context_format == "fields" else None) for r in records)
 
 
 @dataclass(frozen=True)
@@ -140,20 +148,25 @@ def worked_examples(kb: Sequence[dict], n: int, *, exclude: Sequence[str] = (), 
 
 
 def completion_prompt(question: str, *, context: str | None, examples: Sequence[WorkedExample],
-                      context_format: str = "card") -> str:
+                      context_format: str = "card", rank_fields=None) -> str:
     """Plain text a base model continues: worked examples, then the question and ``Réponse :``."""
     def block(ctx: str | None, q: str, a: str | None) -> str:
         head = f"Contexte :\n{ctx}\n" if ctx is not None else ""
         return f"{head}Question : {q}\nRéponse :" + (f" {a}" if a is not None else "")
 
     with_context = context is not None
-    blocks = [block(format_context([e.record], context_format) if with_context else None, e.question, e.answer)
+    blocks = [block(_example_context(e, context_format, rank_fields) if with_context else None, e.question, e.answer)
               for e in examples]
     return "\n\n".join([COMPLETION_HEADER, *blocks, block(context, question, None)])
 
 
+def _example_context(example: WorkedExample, context_format: str, rank_fields) -> str:
+    fields = rank_fields(example.question, example.record) if rank_fields and context_format == "fields" else None
+    return format_context([example.record], context_format, fields)
+
+
 def chat_messages(question: str, *, context: str | None = None, system_prompt: str | None = None,
-                  examples: Sequence[WorkedExample] = (), context_format: str = "card") -> list[dict]:
+                  examples: Sequence[WorkedExample] = (), context_format: str = "card", rank_fields=None) -> list[dict]:
     """The conversation a question is asked in (with retrieved context for RAG systems, and worked
     examples as earlier turns).
 
@@ -165,22 +178,28 @@ def chat_messages(question: str, *, context: str | None = None, system_prompt: s
 
     msgs = [{"role": "system", "content": system_prompt}] if system_prompt else []
     for e in examples:
-        ctx = format_context([e.record], context_format) if context is not None else None
+        ctx = _example_context(e, context_format, rank_fields) if context is not None else None
         msgs += [user(e.question, ctx), {"role": "assistant", "content": e.answer}]
     return msgs + [user(question, context)]
 
 
 def build_prompt(config: PromptConfig, question: str, *, context_records: Sequence[dict] | None,
-                 kb: Sequence[dict] | None, exclude: Sequence[str] = ()) -> "list[dict] | str":
+                 kb: Sequence[dict] | None, exclude: Sequence[str] = (), rank_fields=None) -> "list[dict] | str":
     """The prompt for one question: chat messages, or the text of a completion prompt.
 
     Worked examples go before RAG questions, and before a base model's questions (which have no
     other way to learn the answer's form); an instruction-tuned model's plain question stays zero-shot."""
     retrieval = context_records is not None
-    context = format_context(context_records, config.context_format) if retrieval else None
+    context = None
+    if retrieval:
+        if rank_fields and config.context_format == "fields":
+            context = "\n\n".join(format_context([r], "fields", rank_fields(question, r)) for r in context_records)
+        else:
+            context = format_context(context_records, config.context_format)
     wants_examples = config.shots and kb and (retrieval or config.style == "completion")
     examples = worked_examples(kb, config.shots, exclude=exclude, question=question) if wants_examples else []
     if config.style == "completion":
-        return completion_prompt(question, context=context, examples=examples, context_format=config.context_format)
+        return completion_prompt(question, context=context, examples=examples, context_format=config.context_format,
+                                 rank_fields=rank_fields)
     return chat_messages(question, context=context, system_prompt=config.system_prompt, examples=examples,
-                         context_format=config.context_format)
+                         context_format=config.context_format, rank_fields=rank_fields)

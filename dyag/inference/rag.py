@@ -119,6 +119,37 @@ class Retriever:
                 store.put(keys[i], {"embedding": [float(x) for x in vectors[i]]})
         return np.stack(vectors) if vectors else np.zeros((0, self.embeddings.shape[1]), dtype=self.embeddings.dtype)
 
+    def field_ranker(self, k: int):
+        """``(question, record) -> the k fields of record the question most likely asks about``.
+
+        A field scores the best cosine between the question and either one of the field's training
+        phrasings (``{nom}`` left generic) or the record's own line for it ("Hébergeur : OVHcloud
+        Roubaix": "Quel datacenter accueille 6Tzen ?" finds it by its value). Every embedding is
+        cached like the questions'."""
+        from dyag.data.templates import FIELD_TEMPLATES
+        from dyag.inference.prompting import record_card
+
+        names, phrasings = [], []
+        for name, templates in FIELD_TEMPLATES.items():
+            for q in templates.questions:
+                names.append(name)
+                phrasings.append(q.format(nom="X", de_nom="de X", que_nom="que X"))
+        prototypes = self.embed_questions(phrasings)
+
+        def rank(question: str, record: dict | None = None) -> list[str]:
+            vector = self.embed_questions([question])[0]
+            best: dict[str, float] = {}
+            for name, sim in zip(names, (prototypes @ vector).tolist()):
+                best[name] = max(best.get(name, -1.0), sim)
+            if record is not None:
+                fields = [f for f in FIELD_TEMPLATES if record_card(record, [f]).count("\n") == 1]
+                lines = [record_card(record, [f]).split("\n", 1)[1] for f in fields]
+                for name, sim in zip(fields, (self.embed_questions(lines) @ vector).tolist() if lines else []):
+                    best[name] = max(best.get(name, -1.0), sim)
+            return [n for n, _ in sorted(best.items(), key=lambda kv: -kv[1])[:k]]
+
+        return rank
+
     def records_of(self, hits: list[tuple[str, float]]) -> list[dict]:
         by_id = {r["id"]: r for r in self.records}
         return [by_id[doc_id] for doc_id, _ in hits]
