@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("source", type=Path, help="the freshly measured baseline (golden/baselines/<model>.<key>.json)")
     args = parser.parse_args(argv)
     source = R.read(args.source)
-    golden = [c for name in ("quick.jsonl", "seed.jsonl", "catalog.jsonl") for c in read_golden(ROOT / "golden" / name)]
+    golden = [c for name in source.run.model_dump().get("golden") or ["golden/quick.jsonl"] for c in read_golden(ROOT / name)]
     kb = read_kb(sample_kb_path())
     model = args.source.name.split(".")[0]
     for path in sorted(args.source.parent.glob(f"{model}.*.json")):

@@ -10,7 +10,9 @@ word runs of the folded text (accents, case and punctuation ignored):
   completion prompt's header;
 - **context block**: a run of words copied from one retrieved record (its prose or its card) that is
   longer than the answer needs: more than ``context_slack`` words beyond the number of the
-  reference's words that the record holds, and at least ``context_words`` words. An answer that
+  reference's words that the record holds, and at least ``context_words`` words, unless the answer
+  states every golden fact (it answers, quoting more than it needs); or a run that crosses two
+  field labels ("… Hébergeur : OVHcloud Roubaix. Domaine : …"), whatever it states. An answer that
   quotes one value (a URL, a host, an acronym's expansion) copies few words; one that recites the
   record copies many;
 - **question**: the answer opens with the question itself (its first line is the question again)
@@ -35,6 +37,7 @@ from typing import Sequence
 
 from dyag.evaluation.cases import as_case  # noqa: F401  (doctest)
 from dyag.evaluation.rules import RuleContext, fail, ok, rule  # noqa: F401  (RuleContext: doctest)
+from dyag.evaluation.textmetrics import missing_facts
 from dyag.utils.text import strip_accents
 
 _WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
@@ -43,10 +46,10 @@ _OPENING_RE = re.compile(r"\s*(?:la|cette|ta|votre)\s+question\s+(?:est|porte|co
 _RESTATE_RE = re.compile(r"\bla\s+question\s+(?:est|porte|concerne|pos[ée]e)\b|\bquestion\s*:\s*", re.IGNORECASE)
 
 
-#: the field labels of a record ("Hébergeur : …", "Domaine : …"), folded: a copied run that crosses two of
-#: them, beyond those the reference names, recites the record field after field
-_LABEL_WORDS = frozenset(strip_accents(label).lower() for label in (
-    "Hébergeur", "Domaine", "Responsable", "Technologies", "Criticité", "Utilisateurs", "Version", "Documentation", "Sigle"))
+#: a record's field label as a card writes it ("Hébergeur : …", accents folded): a copied run that
+#: crosses two of them recites the record field after field
+_LABEL_RE = re.compile(r"\b(?:Hebergeur|Domaine|Responsable|Technologies|Criticite|Utilisateurs|Version|Documentation"
+                       r"|Sigle|Description)\s*:", re.IGNORECASE)
 
 
 def _words(text: str) -> list[tuple[str, int, int]]:
@@ -117,12 +120,15 @@ def no_prompt_echo(answer, case, context, *, prompt_words, context_words, contex
         if n >= prompt_words:
             return fail(f"repeats its instructions ({n} words of the prompt)", _span(words, end, n))
     reference = [w for w, _, _ in _words(case.reference)]
+    answered = bool(case.facts) and not missing_facts(answer, case.facts)  # quoting more than needed, but answering
     for doc_id, text in _retrieved_texts(context):
         source = [w for w, _, _ in _words(text)]
         n, end = longest_run(tokens, source)
         needed = len([w for w in reference if w in set(source)])  # the reference's words the record holds
-        labels = _LABEL_WORDS.intersection(tokens[end - n:end]) - set(reference)
-        if (n >= context_words and n > needed + context_slack) or (n >= context_words // 2 and len(labels) >= 2):
+        start, stop = _span(words, end, n) if n else (0, 0)
+        labels = len(_LABEL_RE.findall(strip_accents(answer[start:stop + 2])))
+        too_long = not answered and n >= context_words and n > needed + context_slack
+        if too_long or (n >= context_words // 2 and labels >= 2):
             return fail(f"recites the retrieved record {doc_id} ({n} words copied; the reference needs {needed})",
                         _span(words, end, n))
     question = [w for w, _, _ in _words(case.question)]
