@@ -199,6 +199,17 @@ def test_dyag_score_cli_writes_results_and_prints_the_table(tmp_path, cli):
     assert not list(output.parent.glob(".*tmp"))
 
 
+def test_dyag_score_takes_the_packaged_catalog_by_name(tmp_path, cli):
+    from dyag.data.kb import sample_kb_path
+    from dyag.utils.atomic import sha256_file
+
+    output = tmp_path / "results.json"
+    result = cli("score", "--predictions", DATA / "predictions.jsonl", "--golden", DATA / "golden.jsonl",
+                 "--kb", "sample", "--output", output, "--no-bertscore", "--quiet")
+    assert result.rc == 0, result.err
+    assert R.read(output).run.inputs["kb"]["sha256"] == sha256_file(sample_kb_path())
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--bertscore-layers", "0"], None),  # argparse: exit 2 through SystemExit
     (["--no-bertscore", "--bertscore-model", "x"], "cannot be combined"),

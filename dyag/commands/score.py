@@ -34,9 +34,11 @@ class ScoreConfig:
 
 def _inputs(config: ScoreConfig) -> dict:
     """Paths and content hashes of the input files, so a run can be replayed on the same data."""
+    from dyag.data.kb import resolve_kb_path
     from dyag.utils.atomic import sha256_file
 
-    files = {"predictions": config.predictions, "golden": config.golden, "kb": config.kb}
+    kb = resolve_kb_path(config.kb) if config.kb else None  # "sample": the packaged catalog
+    files = {"predictions": config.predictions, "golden": config.golden, "kb": kb}
     return {name: {"path": str(path), "sha256": sha256_file(path)} for name, path in files.items() if path}
 
 
