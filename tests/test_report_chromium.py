@@ -109,3 +109,24 @@ def test_report_renders_in_chromium_and_injected_markup_is_inert(tmp_path):
     assert shot_run.returncode == 0, shot_run.stderr[-2000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 30_000  # a blank 1280x2000 page is a few kilobytes
+
+
+def test_the_rating_script_runs_in_chromium_and_restores_stored_ratings(tmp_path):
+    """The page's own script (allowed by its hash in the CSP) runs: the stored, fresh ratings come back
+    pressed and counted; a stale one is not pressed."""
+    from dyag.evaluation.agreement import answer_sha256
+
+    binary = chromium_binary()
+    data = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    cases = data["cases"][:3]
+    ratings = tmp_path / "ratings.jsonl"
+    lines = [{"id": c["id"], "system": c["system"], "answer_sha256": answer_sha256(c["answer"]),
+              "rating": "correct", "comment": "", "rater": "r"} for c in cases[:2]]
+    lines.append({"id": cases[2]["id"], "system": cases[2]["system"], "answer_sha256": "0" * 64,
+                  "rating": "wrong", "comment": "", "rater": "r"})  # stale: another answer's hash
+    ratings.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    page = render_report([parse(data)], tmp_path / "index.html", ratings=[ratings])
+    dom = chromium(binary, tmp_path / "profile", "--dump-dom", page.resolve().as_uri())
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    assert dom.stdout.count('aria-pressed="true"') == 2
+    assert 'id="rate-count">2<' in dom.stdout

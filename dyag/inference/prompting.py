@@ -9,8 +9,10 @@
   applications than the one asked), then ``Contexte : … Question : … Réponse :``, and the answer
   stops at the next label (:data:`STOP_SEQUENCES`).
 
-The retrieved records are given as **cards** by default: one field a line ("Hébergeur : …"), which a
-small model copies from far more reliably than from prose; ``text`` gives the records' prose.
+The retrieved records are given by default as the **fields the question asks for** (``fields``: the
+three the retriever's encoder ranks highest for the question, one a line, "Hébergeur : …"), which a
+small model copies from far more reliably than from prose; ``card`` gives every field, ``text`` the
+records' prose.
 
 >>> rec = {"id": "x", "title": "X", "text": "X est ...", "metadata": {"hebergeur": "OVH", "version": "2.1"}}
 >>> print(record_card(rec))
