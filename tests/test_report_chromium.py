@@ -128,5 +128,6 @@ def test_the_rating_script_runs_in_chromium_and_restores_stored_ratings(tmp_path
     page = render_report([parse(data)], tmp_path / "index.html", ratings=[ratings])
     dom = chromium(binary, tmp_path / "profile", "--dump-dom", page.resolve().as_uri())
     assert dom.returncode == 0, dom.stderr[-2000:]
+    assert 'data-ready="1"' in dom.stdout  # the script ran (the CSP let it)
     assert dom.stdout.count('aria-pressed="true"') == 2
     assert 'id="rate-count">2<' in dom.stdout
