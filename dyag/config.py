@@ -53,7 +53,7 @@ RECIPE_KEYS = {
     "max_new_tokens": int,  # longest answer
     "top_k": int,  # RAG: retrieved records per question
     "context_format": str,  # RAG: card (one field a line) | text
-    "shots": int,  # worked examples before a RAG question (and before a base model's)
+    "shots": int,  # worked examples before a completion prompt's question
     "prompt_style": str,  # auto (by the registry's instruct flag) | chat | completion
     "golden": list,  # the profile's golden sets
 }

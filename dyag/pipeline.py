@@ -33,7 +33,7 @@ class EvaluationConfig:
         "help": "retrieved records as the fields the question asks for (one a line), whole cards, or their text",
         "choices": CONTEXT_FORMATS})
     shots: int = field(default=5, metadata={
-        "help": "worked examples from other applications before a RAG question (and before a base model's)"})
+        "help": "worked examples from other applications before a completion prompt's question (base models)"})
     prompt_style: str = field(default="auto", metadata={
         "help": "auto: chat template for instruction-tuned models and adapters, completion prompt for base models; "
                 "or chat / completion for every system without an adapter", "choices": ("auto", *PROMPT_STYLES)})

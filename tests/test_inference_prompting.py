@@ -77,12 +77,13 @@ def test_a_completion_prompt_ends_on_the_answer_label(catalog):
     assert "Contexte" not in base and base.count("Réponse :") == 3
 
 
-def test_a_chat_prompt_gives_examples_as_earlier_turns_for_rag_only(catalog):
-    config = PromptConfig(style="chat", shots=2, system_prompt="Réponds.")
+def test_a_chat_prompt_is_zero_shot_with_the_context_before_the_question(catalog):
+    config = PromptConfig(style="chat", shots=5, system_prompt="Réponds.")
     rag = build_prompt(config, "Qui héberge GIDAF ?", context_records=[_record(catalog, "gidaf")], kb=catalog,
                        exclude=["gidaf"])
-    assert [m["role"] for m in rag] == ["system", "user", "assistant", "user", "assistant", "user"]
+    assert [m["role"] for m in rag] == ["system", "user"]
     assert rag[-1]["content"].startswith("Contexte :\nApplication : GIDAF\n")
+    assert rag[-1]["content"].endswith("\n\nQuestion : Qui héberge GIDAF ?")
     plain = build_prompt(config, "Qui héberge GIDAF ?", context_records=None, kb=catalog)
     assert plain == [{"role": "system", "content": "Réponds."}, {"role": "user", "content": "Qui héberge GIDAF ?"}]
 

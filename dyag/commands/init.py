@@ -40,7 +40,7 @@ lora_rank = 16
 max_new_tokens = 64
 top_k = 1                                 # RAG: retrieved records per question
 context_format = "fields"                 # RAG: the asked fields one a line | card (every field) | text
-shots = 5                                 # worked examples before a RAG (or base-model) question
+shots = 5                                 # worked examples in completion prompts (base models)
 prompt_style = "auto"                     # auto: chat template for instruct models, completion for base models
 
 {prefix}gates]                          # thresholds; per system kind: [{table}gates.rag]

@@ -2,8 +2,8 @@
 
 - An instruction-tuned model (or any model answering with a fine-tuned adapter, trained on the chat
   template) gets its **chat** template: the system prompt, then the question, with the retrieved
-  context before it for RAG systems. Worked examples, when asked for, are earlier turns of the same
-  conversation.
+  context before it for RAG systems. No worked examples: given some as earlier turns, smollm2:135m
+  answered like the last one whatever was asked (fact recall 0.11 against 0.28 without).
 - A base model (``ModelSpec.instruct`` false: gemma3:270m) never saw a chat template and repeats it
   instead of answering. It gets a **completion** prompt: worked examples from the catalog (other
   applications than the one asked), then ``Contexte : … Question : … Réponse :``, and the answer
@@ -62,7 +62,7 @@ class PromptConfig:
     style: str = field(default="chat", metadata={"help": "chat (the model's template) or completion (base models)"})
     context_format: str = field(default="fields", metadata={
         "help": "retrieved records as their asked fields, whole cards (one field a line) or text"})
-    shots: int = field(default=5, metadata={"help": "worked examples before a RAG question (and a base model's)"})
+    shots: int = field(default=5, metadata={"help": "worked examples before a completion prompt's question"})
     system_prompt: str | None = None
 
     def __post_init__(self):
@@ -167,30 +167,23 @@ def _example_context(example: WorkedExample, context_format: str, rank_fields) -
     return format_context([example.record], context_format, fields)
 
 
-def chat_messages(question: str, *, context: str | None = None, system_prompt: str | None = None,
-                  examples: Sequence[WorkedExample] = (), context_format: str = "card", rank_fields=None) -> list[dict]:
-    """The conversation a question is asked in (with retrieved context for RAG systems, and worked
-    examples as earlier turns).
+def chat_messages(question: str, *, context: str | None = None, system_prompt: str | None = None) -> list[dict]:
+    """The conversation a question is asked in (with retrieved context for RAG systems).
 
     >>> chat_messages("Qui héberge GIDAF ?", system_prompt="Réponds.")[1]
     {'role': 'user', 'content': 'Qui héberge GIDAF ?'}
     """
-    def user(q: str, ctx: str | None) -> dict:
-        return {"role": "user", "content": q if ctx is None else f"Contexte :\n{ctx}\n\nQuestion : {q}"}
-
+    user = question if context is None else f"Contexte :\n{context}\n\nQuestion : {question}"
     msgs = [{"role": "system", "content": system_prompt}] if system_prompt else []
-    for e in examples:
-        ctx = _example_context(e, context_format, rank_fields) if context is not None else None
-        msgs += [user(e.question, ctx), {"role": "assistant", "content": e.answer}]
-    return msgs + [user(question, context)]
+    return msgs + [{"role": "user", "content": user}]
 
 
 def build_prompt(config: PromptConfig, question: str, *, context_records: Sequence[dict] | None,
                  kb: Sequence[dict] | None, exclude: Sequence[str] = (), rank_fields=None) -> "list[dict] | str":
     """The prompt for one question: chat messages, or the text of a completion prompt.
 
-    Worked examples go before RAG questions, and before a base model's questions (which have no
-    other way to learn the answer's form); an instruction-tuned model's plain question stays zero-shot."""
+    Worked examples go before the questions of a completion prompt (with their context for RAG);
+    a chat prompt is zero-shot."""
     retrieval = context_records is not None
     context = None
     if retrieval:
@@ -198,10 +191,8 @@ def build_prompt(config: PromptConfig, question: str, *, context_records: Sequen
             context = "\n\n".join(format_context([r], "fields", rank_fields(question, r)) for r in context_records)
         else:
             context = format_context(context_records, config.context_format)
-    wants_examples = config.shots and kb and (retrieval or config.style == "completion")
-    examples = worked_examples(kb, config.shots, exclude=exclude, question=question) if wants_examples else []
     if config.style == "completion":
+        examples = worked_examples(kb, config.shots, exclude=exclude, question=question) if config.shots and kb else []
         return completion_prompt(question, context=context, examples=examples, context_format=config.context_format,
                                  rank_fields=rank_fields)
-    return chat_messages(question, context=context, system_prompt=config.system_prompt, examples=examples,
-                         context_format=config.context_format, rank_fields=rank_fields)
+    return chat_messages(question, context=context, system_prompt=config.system_prompt)
