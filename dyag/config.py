@@ -54,7 +54,7 @@ RECIPE_KEYS = {
     "top_k": int,  # RAG: retrieved records per question
     "context_format": str,  # RAG: card (one field a line) | text
     "shots": int,  # worked examples before a completion prompt's question
-    "prompt_style": str,  # auto (by the registry's instruct flag) | chat | completion
+    "prompt_style": str,  # the rag system's: auto (by the registry's instruct flag) | chat | completion
     "golden": list,  # the profile's golden sets
 }
 #: FinetuneConfig fields a recipe may not set: the harness owns them

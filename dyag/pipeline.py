@@ -36,7 +36,7 @@ class EvaluationConfig:
         "help": "worked examples from other applications before a completion prompt's question (base models)"})
     prompt_style: str = field(default="auto", metadata={
         "help": "auto: chat template for instruction-tuned models and adapters, completion prompt for base models; "
-                "or chat / completion for every system without an adapter", "choices": ("auto", *PROMPT_STYLES)})
+                "or chat / completion for the rag system (base follows the model's kind)", "choices": ("auto", *PROMPT_STYLES)})
     max_new_tokens: int = field(default=128, metadata={"help": "longest answer, in tokens"})
     batch_size: int = field(default=GENERATION_BATCH, metadata={"help": "questions generated together"})
     bertscore: bool = field(default=True, metadata={"help": "compute BERTScore (--no-bertscore: no encoder is loaded)"})
@@ -67,7 +67,7 @@ class EvaluationConfig:
         from dyag.prompts import DEFAULT_SYSTEM_PROMPT
 
         style = prompt_style(spec, uses_adapter(kind))
-        if self.prompt_style != "auto" and not uses_adapter(kind):
+        if self.prompt_style != "auto" and kind == "rag":
             style = self.prompt_style
         return PromptConfig(style=style, context_format=self.context_format,
                             shots=self.shots, system_prompt=DEFAULT_SYSTEM_PROMPT)

@@ -41,7 +41,7 @@ max_new_tokens = 64
 top_k = 1                                 # RAG: retrieved records per question
 context_format = "fields"                 # RAG: the asked fields one a line | card (every field) | text
 shots = 5                                 # worked examples in completion prompts (base models)
-prompt_style = "auto"                     # auto: chat template for instruct models, completion for base models
+prompt_style = "auto"                     # RAG: auto (chat template for instruct models, completion for base) | chat | completion
 
 {prefix}gates]                          # thresholds; per system kind: [{table}gates.rag]
 no_dialogue_turns = 0.0                   # share of answers allowed to break the rule

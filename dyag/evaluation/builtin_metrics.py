@@ -41,7 +41,9 @@ def facts(answer, case) -> float | None:
     return fact_recall(answer, case.facts)
 
 
-@metric("exact_match", "max", 0.05)
+# tolerance 0.1 (about 5 of 46 answers): another training seed alone took smollm2:135m's fine-tuned exact
+# matches from 4/46 to 0/46 (p=0.038), a false alarm at 0.05
+@metric("exact_match", "max", 0.1)
 def exact(answer, case) -> float:
     """1.0 when the normalized answer equals the reference."""
     return exact_match(answer, case.reference)
