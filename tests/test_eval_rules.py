@@ -49,6 +49,8 @@ def check(name, answer, case=CASE, context=None, **config):
     "GIDAF est une application.<|im_end|>\n<|im_start|>user\nEt 6Tzen ?",
     "GIDAF est une application. [INST] Merci [/INST]",
     "**Human:** Merci pour la réponse",
+    "GIDAF est hébergée à Orléans.\n\nQuestion 2 : Qui héberge 6Tzen ?\nRéponse 2 : OVHcloud Roubaix.",
+    "GIDAF est hébergée à Orléans. Question n°3 : Et sa version ? Réponse n°3 : 4.2.",
 ])
 def test_no_dialogue_turns_fails_on_invented_turns(answer):
     result = check("no_dialogue_turns", answer)
@@ -67,6 +69,7 @@ def test_no_dialogue_turns_span_starts_at_the_invented_turn():
     "Fiche de GIDAF :\nClient : Direction de l'urbanisme\nVersion : 4.2",
     "Les utilisateurs de GIDAF sont les agents instructeurs. L'assistant de saisie guide l'utilisateur.",
     "1. Nom : GIDAF\n2. Utilisateurs : 12 000 agents",
+    "GIDAF en est à la version 2 : la 4.2 est prévue.",
 ])
 def test_no_dialogue_turns_passes_clean_answers(answer):
     assert check("no_dialogue_turns", answer)["passed"] is True
