@@ -165,9 +165,10 @@ class Generator:
                 if step == max_new_tokens - 1:
                     break
                 ended = torch.isin(chosen, end)
-                if stop:
-                    ended |= torch.tensor([_stop_at(self.tokenizer.decode(tokens[row], skip_special_tokens=True), stop)
-                                           is not None for row in alive], device=ended.device)
+                if stop:  # the newest tokens only: a stop string is a few tokens long (no re-decoding per step)
+                    ended |= torch.tensor([_stop_at(self.tokenizer.decode(tokens[row][-STOP_WINDOW:],
+                                                                          skip_special_tokens=True), stop) is not None
+                                           for row in alive], device=ended.device)
                 if ended.any():
                     keep = (~ended).nonzero().squeeze(1)
                     if keep.numel() == 0:
@@ -231,6 +232,10 @@ class Generator:
             for i, q in enumerate(questions)
         ]
         return [a.text for a in self.generate(prompts, cfg, batch_size=batch_size)]
+
+
+#: tokens decoded per row and step to look for a stop string (longer than any stop string's tokens)
+STOP_WINDOW = 8
 
 
 def _stop_at(text: str, stop: tuple[str, ...]) -> int | None:

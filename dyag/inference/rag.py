@@ -141,10 +141,11 @@ class Retriever:
             best: dict[str, float] = {}
             for name, sim in zip(names, (prototypes @ vector).tolist()):
                 best[name] = max(best.get(name, -1.0), sim)
-            if record is not None:
-                fields = [f for f in FIELD_TEMPLATES if record_card(record, [f]).count("\n") == 1]
-                lines = [record_card(record, [f]).split("\n", 1)[1] for f in fields]
-                for name, sim in zip(fields, (self.embed_questions(lines) @ vector).tolist() if lines else []):
+            if record is not None:  # each field's own line of the record's card, where it has one
+                cards = {f: record_card(record, [f]).split("\n") for f in FIELD_TEMPLATES}
+                lines = {f: card[1] for f, card in cards.items() if len(card) == 2}
+                sims = (self.embed_questions(list(lines.values())) @ vector).tolist() if lines else []
+                for name, sim in zip(lines, sims):
                     best[name] = max(best.get(name, -1.0), sim)
             return [n for n, _ in sorted(best.items(), key=lambda kv: -kv[1])[:k]]
 
