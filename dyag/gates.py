@@ -160,6 +160,20 @@ DEFAULT_GATES_BY_KIND: dict[str, dict[str, float]] = {
 DEFAULT_BEATS_BASE = ("score", "fact_recall")
 
 
+def gate_names() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """``(gate names, floor metrics, golden splits)`` a ``[tool.dyag.gates]`` table may use, each name
+    checked against its registry: a rule gate must name a registered rule, a floor a registered metric
+    column (a renamed rule or metric fails here, not silently in a project's gate)."""
+    from dyag.data.golden import SPLITS
+    from dyag.evaluation.registry import column
+    from dyag.evaluation.rules import RULES
+
+    missing = [n for n in RULE_GATES if n not in RULES] + [n for n in FLOOR_GATES if column(n) is None]
+    if missing:
+        raise LookupError(f"gates name what no registry has: {', '.join(missing)}")
+    return tuple(DEFAULT_GATES), FLOOR_GATES, tuple(sp for sp in SPLITS if sp != "unspecified")
+
+
 def gate_value(name: str, *, kind: str, model: str, gates: Mapping | None = None):
     """A gate's threshold for one (model, system kind), from a ``[tool.dyag.gates]``-shaped table.
 
@@ -190,4 +204,4 @@ def gate_value(name: str, *, kind: str, model: str, gates: Mapping | None = None
 
 
 __all__ = ["DEFAULT_BEATS_BASE", "DEFAULT_GATES", "DEFAULT_GATES_BY_KIND", "FLOOR_GATES", "RULE_GATES", "GateOutcome",
-           "beats_gate", "floor_gate", "gate_value", "rule_gate", "split_gates", "tolerance_for"]
+           "beats_gate", "floor_gate", "gate_names", "gate_value", "rule_gate", "split_gates", "tolerance_for"]

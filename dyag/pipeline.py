@@ -14,9 +14,9 @@ from dyag.errors import DyagError
 from dyag.inference.generator import GENERATION_BATCH
 from dyag.inference.prompting import CONTEXT_FORMATS, PROMPT_STYLES, PromptConfig, prompt_style
 from dyag.results import Results
+from dyag.settings import DEFAULT_SYSTEMS
 from dyag.system import SYSTEM_KINDS, System, uses_adapter, uses_retrieval
 
-DEFAULT_SYSTEMS = ("base", "finetuned", "rag")
 
 
 @dataclass
@@ -26,18 +26,18 @@ class EvaluationConfig:
     base_model: str | None = field(default=None, metadata={
         "help": "registry shortcut, hub id or local dir (default: the adapter's run.json)"})
     adapter: str | None = field(default=None, metadata={"help": "adapter directory (<output>/final)", "flag": "--model"})
-    systems: tuple[str, ...] = field(default=DEFAULT_SYSTEMS, metadata={
+    systems: tuple[str, ...] = field(default=DEFAULT_SYSTEMS, metadata={"project": True,
         "help": "comma list of base, finetuned, rag, rag+finetuned"})
-    top_k: int = field(default=1, metadata={"help": "retrieved KB records per RAG question"})
-    context_format: str = field(default="fields", metadata={
+    top_k: int = field(default=1, metadata={"recipe": True, "help": "retrieved KB records per RAG question"})
+    context_format: str = field(default="fields", metadata={"recipe": True, 
         "help": "retrieved records as the fields the question asks for (one a line), whole cards, or their text",
         "choices": CONTEXT_FORMATS})
-    shots: int = field(default=5, metadata={
+    shots: int = field(default=5, metadata={"recipe": True, 
         "help": "worked examples from other applications before a completion prompt's question (base models)"})
-    prompt_style: str = field(default="auto", metadata={
+    prompt_style: str = field(default="auto", metadata={"recipe": True, 
         "help": "auto: chat template for instruction-tuned models and adapters, completion prompt for base models; "
                 "or chat / completion for the rag system (base follows the model's kind)", "choices": ("auto", *PROMPT_STYLES)})
-    max_new_tokens: int = field(default=128, metadata={"help": "longest answer, in tokens"})
+    max_new_tokens: int = field(default=128, metadata={"recipe": True, "help": "longest answer, in tokens"})
     batch_size: int = field(default=GENERATION_BATCH, metadata={"help": "questions generated together"})
     bertscore: bool = field(default=True, metadata={"help": "compute BERTScore (--no-bertscore: no encoder is loaded)"})
     bertscore_model: str | None = field(default=None, metadata={

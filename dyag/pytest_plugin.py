@@ -17,11 +17,21 @@ the plugin manager as ``dyag_session``. Options (also ``dyag_*`` ini keys), one 
     --dyag-strict              new per-case rule failures fail (same-environment baseline only)
     --dyag-require-baseline    no baseline, or a model that cannot load, fails instead of skipping (CI)
     --dyag-degrade NAME        train on deliberately bad data, to check that the gates catch it
+
+Everything the plugin adds to a pytest run is named ``dyag*``, so that installing dyag changes no
+other project's tests: the fixtures ``dyag_session``, ``dyag_model``, ``dyag_system``,
+``dyag_scored``, ``dyag_golden_cases``, ``dyag_finetuned``, ``dyag_predictions``, ``dyag_results``
+and ``dyag_gate``, and the one marker ``dyag_bench``. It imports neither torch nor transformers
+while pytest collects. (``slow`` and ``gpu`` are dyag's own test suite's markers: its top-level
+``conftest.py`` and ``pyproject.toml``.) The fixtures' former names ``golden_cases``, ``finetuned``
+and ``predictions`` are deprecated aliases for one release: they return the same thing and emit a
+``DeprecationWarning`` naming the new fixture.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import pytest
@@ -49,47 +59,34 @@ def pytest_addoption(parser):
                       default=False if switch else None)
 
 
-def _given_options(config) -> dict:
-    """The SessionOptions fields given as ``--dyag-*`` options, else as ``dyag_*`` ini keys (empty: not given)."""
+def _given_options(config) -> tuple[dict, dict]:
+    """The SessionOptions fields given as ``--dyag-*`` options, and those given as ``dyag_*`` ini keys
+    (two layers for :func:`dyag.settings.layered`; empty values are not given)."""
     from dyag.utils.config import is_empty, parse_option_text
 
-    values = {}
+    cli, ini = {}, {}
     for flags, kwargs in _options():
+        name = kwargs["dest"].removeprefix("dyag_")
         value = config.getoption(kwargs["dest"])
-        if value is None:
-            text = config.getini(_ini_name(flags))
-            if is_empty(text) or kwargs.get("action") == "store_true":
-                value = text or None
-            else:
-                value = parse_option_text(kwargs, text, name=_ini_name(flags))
         if not is_empty(value):
-            values[kwargs["dest"].removeprefix("dyag_")] = value
-    return values
+            cli[name] = value
+        text = config.getini(_ini_name(flags))
+        if not is_empty(text):
+            ini[name] = text if kwargs.get("action") == "store_true" else parse_option_text(kwargs, text, name=_ini_name(flags))
+    return cli, ini
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "dyag_bench: a dyag benchmark gate")
-    config.addinivalue_line("markers", "slow: takes more than 30 s")
-    config.addinivalue_line("markers", "gpu: needs a CUDA device (skipped without one)")
     if os.environ.get("DYAG_PLUGIN_OFF") or config.pluginmanager.has_plugin("dyag_session"):
         return
-    from dyag.config import load_config
+    from dyag.settings import load_config
     from dyag.errors import DyagError
-    from dyag.session import DyagSession, SessionOptions, project_profiles
+    from dyag.session import DyagSession, session_options
 
     try:
         project = load_config(config.rootpath)
-        profiles = project_profiles(project)
-        values = _given_options(config)
-        fallbacks = {  # [tool.dyag], under the command line and over SessionOptions' defaults
-            "models": project.models,
-            "systems": project.systems,
-            "baseline_dir": str(project.baseline) if project.baseline else None,
-            "report": str(project.report) if project.report else None,
-            "profile": "quick" if "quick" in profiles else next(iter(profiles)),
-        }
-        values.update({name: v for name, v in fallbacks.items() if v and name not in values})
-        options = SessionOptions(**values, rootdir=str(config.rootpath), project=project)
+        options = session_options(*_given_options(config), project=project, rootdir=str(config.rootpath))
     except DyagError as exc:
         raise pytest.UsageError(f"dyag: {exc}") from None
     workerinput = getattr(config, "workerinput", {})
@@ -104,7 +101,7 @@ def pytest_configure(config):
     if "dyag_run_dir" in workerinput:
         session.run_dir = Path(workerinput["dyag_run_dir"])
     else:
-        from dyag.session import new_run_dir
+        from dyag.parts import new_run_dir
 
         session.run_dir = new_run_dir(session.cache_root)
     config.pluginmanager.register(session, "dyag_session")
@@ -169,17 +166,6 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("dyag_system", systems, ids=systems)
 
 
-def pytest_collection_modifyitems(config, items):
-    gpu_items = [item for item in items if item.get_closest_marker("gpu")]
-    if gpu_items:
-        import torch
-
-        if not torch.cuda.is_available():
-            skip = pytest.mark.skip(reason="needs a CUDA device")
-            for item in gpu_items:
-                item.add_marker(skip)
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
@@ -188,11 +174,11 @@ def pytest_sessionfinish(session, exitstatus):
         return
     run_dir = dyag.run_dir
     interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
-    if dyag.records or dyag._results:
+    if dyag.has_results():
         dyag.dump(run_dir, incomplete=interrupted)
     if dyag.worker != "main" or not run_dir.is_dir():
         return
-    from dyag.session import merge_parts
+    from dyag.parts import merge_parts
 
     merged = merge_parts(run_dir, incomplete=interrupted, started=dyag.started)
     dyag.merged = merged
@@ -248,7 +234,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             terminalreporter.write_line(line)
     regressions = (dyag.merged.regression if dyag.merged is not None else None) or dyag.regressions
     if regressions:
-        from dyag.session import baseline_note
+        from dyag.baselines import baseline_note
         from dyag.utils.text import sanitize_terminal
 
         terminalreporter.section("dyag: baselines")
@@ -287,12 +273,13 @@ def dyag_model(request, dyag_session):
 
 
 @pytest.fixture(scope="session")
-def golden_cases(dyag_session):
+def dyag_golden_cases(dyag_session):
+    """The golden cases of the run (``--dyag-golden``, else the profile's)."""
     return dyag_session.golden_cases()
 
 
 @pytest.fixture()
-def finetuned(dyag_session, dyag_model):
+def dyag_finetuned(dyag_session, dyag_model):
     """The fine-tuned adapter for ``dyag_model`` (trained once, through the adapter cache)."""
     return dyag_session.finetuned(dyag_model)
 
@@ -304,8 +291,8 @@ def dyag_scored(dyag_session, dyag_model):
 
 
 @pytest.fixture()
-def predictions(dyag_session, dyag_model):
-    """``predictions(system)`` -> the scored answer rows of ``<model>/<system>``."""
+def dyag_predictions(dyag_session, dyag_model):
+    """``dyag_predictions(system)`` -> the scored answer rows of ``<model>/<system>``."""
 
     def get(system: str) -> list[dict]:
         return dyag_session.predictions(dyag_model, system)
@@ -340,3 +327,42 @@ def dyag_gate(dyag_session, dyag_model, request):
         return gate_value(name, kind=kind, model=dyag_model, gates=dyag_session.options.project.gates)
 
     return threshold
+
+
+# --- deprecated fixture names (removed in the next release) ---------------------------------
+
+
+def _renamed(request, old: str, new: str) -> None:
+    """Warn that fixture ``old`` is now ``new``: a ``DeprecationWarning`` located at the test that asked for
+    it (pytest lists it in the warnings summary; ``-W error::DeprecationWarning`` makes it fail)."""
+    message = f"dyag's fixture {old!r} is deprecated and goes in the next release: use {new!r}"
+    item = request.node if isinstance(request.node, pytest.Item) else None
+    if item is None:  # a session-scoped alias: the first test that asks for it
+        item = getattr(request, "_pyfuncitem", None)
+    if not isinstance(item, pytest.Item):  # no test to point at: the alias itself
+        warnings.warn(message, DeprecationWarning, stacklevel=2)
+        return
+    path, lineno, _ = item.reportinfo()
+    warnings.warn_explicit(message, DeprecationWarning, filename=str(path), lineno=(lineno or 0) + 1,
+                           module=Path(str(path)).stem)
+
+
+@pytest.fixture(scope="session")
+def golden_cases(request, dyag_golden_cases):
+    """Deprecated: ``dyag_golden_cases``."""
+    _renamed(request, "golden_cases", "dyag_golden_cases")
+    return dyag_golden_cases
+
+
+@pytest.fixture()
+def finetuned(request, dyag_finetuned):
+    """Deprecated: ``dyag_finetuned``."""
+    _renamed(request, "finetuned", "dyag_finetuned")
+    return dyag_finetuned
+
+
+@pytest.fixture()
+def predictions(request, dyag_predictions):
+    """Deprecated: ``dyag_predictions``."""
+    _renamed(request, "predictions", "dyag_predictions")
+    return dyag_predictions

@@ -1,104 +1,30 @@
 """State of one dyag benchmark session: what the pytest plugin's fixtures share.
 
-The plugin (``dyag/pytest_plugin.py``) holds only hooks; everything it needs —
-profiles, the training set, adapters, predictions, scored results, what the tests
-recorded — lives here, so it can be used (and tested) without pytest.
-
-Under pytest-xdist each worker has its own ``DyagSession``; the adapter and
-generation caches are shared on disk (file lock, atomic entries), and each worker
-writes its part to ``<run dir>/<worker>.json``, which the controller merges into
-one results file and one report.
+The plugin (``dyag/pytest_plugin.py``) holds only hooks; everything it needs — the profile, the
+training set, adapters, predictions, scored results, what the tests recorded — lives here, so it
+can be used (and tested) without pytest. Settings come from :mod:`dyag.settings`, stored baselines
+from :mod:`dyag.baselines`; under pytest-xdist each worker has its own ``DyagSession`` and writes
+its part (:mod:`dyag.parts`), which the controller merges into one results file and one report.
 """
 
 from __future__ import annotations
 
-import os
-import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
-from dyag.config import ProjectConfig
+from dyag.baselines import BaselineMatch, BaselineStore
 from dyag.data.degrade import DEGRADATIONS
 from dyag.errors import DyagError
+from dyag.parts import now, worker_part
+from dyag.settings import DEFAULT_BASELINE, DEFAULT_MODELS, DEFAULT_SYSTEMS, BenchProfile, ProjectConfig, resolve_profile
 from dyag.training.config import PRECISIONS
 from dyag.utils.paths import safe_name
 
 if TYPE_CHECKING:
     from dyag.progress import PhaseReporter
-    from dyag.results import Regression, Results
-
-DEFAULT_MODELS = ("smollm2:135m", "gemma3:270m")
-DEFAULT_SYSTEMS = ("base", "finetuned", "rag")
-
-
-#: What a recipe sets when neither the profile nor ``[tool.dyag.train]`` does.
-DEFAULT_RECIPE = {"kb_scope": "golden", "method": "augmented", "count": None, "seed": 42, "max_new_tokens": 64,
-                  "top_k": 1, "context_format": "fields", "shots": 5, "prompt_style": "auto",
-                  "epochs": 2.0, "batch_size": 8, "learning_rate": 2e-3, "lora_rank": 16, "precision": "auto"}
-#: dyag's profiles, the defaults of a project that names none. quick: the seed's experiment at CI size
-#: (learn the applications the golden questions ask about, then answer them); full: the whole catalog.
-BUILTIN_PROFILES = {
-    "quick": {},
-    "full": {"kb_scope": "all", "count": 600, "max_new_tokens": 128},
-}
-#: recipe keys that are not FinetuneConfig fields
-RECIPE_ONLY = ("kb_scope", "method", "count", "max_new_tokens", "golden", "dataset", "top_k", "context_format", "shots", "prompt_style")
-
-
-@dataclass(frozen=True)
-class BenchProfile:
-    """How a benchmark run trains and asks: a named recipe, resolved (see :mod:`dyag.config`)."""
-
-    name: str
-    recipe: dict
-
-    @property
-    def kb_scope(self) -> str:
-        return self.recipe["kb_scope"]
-
-    @property
-    def method(self) -> str:
-        return self.recipe["method"]
-
-    @property
-    def count(self) -> int | None:
-        return self.recipe["count"]
-
-    @property
-    def seed(self) -> int:
-        return int(self.recipe["seed"])
-
-    @property
-    def max_new_tokens(self) -> int:
-        return int(self.recipe["max_new_tokens"])
-
-    @property
-    def golden(self) -> tuple[str, ...]:
-        return tuple(self.recipe.get("golden") or ())
-
-    @property
-    def dataset(self) -> str | None:
-        return self.recipe.get("dataset")
-
-    def finetune_fields(self) -> dict:
-        """The recipe's FinetuneConfig fields (epochs, learning_rate, lora_rank, ...)."""
-        return {k: v for k, v in self.recipe.items() if k not in RECIPE_ONLY}
-
-
-def project_profiles(project) -> dict[str, dict]:
-    """The profiles a project can select: its own, else dyag's quick and full."""
-    return dict(project.profiles) if project.profiles else dict(BUILTIN_PROFILES)
-
-
-def resolve_profile(name: str, project) -> BenchProfile:
-    profiles = project_profiles(project)
-    if name not in profiles:
-        raise DyagError(f"--dyag-profile must be one of {', '.join(profiles)}, got '{name}'")
-    return BenchProfile(name, {**DEFAULT_RECIPE, **project.train, **profiles[name]})
-
+    from dyag.results import Results
 
 @dataclass
 class SessionOptions:
@@ -116,7 +42,7 @@ class SessionOptions:
         "help": "comma list of golden JSONL files (default: the profile's, then [tool.dyag] golden)"})
     kb: str | None = field(default=None, metadata={
         "help": "the catalog JSONL (default: [tool.dyag] kb, then dyag's sample)"})
-    baseline_dir: str = field(default="golden/baselines", metadata={
+    baseline_dir: str = field(default=DEFAULT_BASELINE, metadata={
         "help": "directory of stored baselines (default: [tool.dyag] baseline, then {default})", "flag": "--dyag-baseline"})
     update_baseline: bool = field(default=False, metadata={"help": "rewrite the stored baselines from this run"})
     report: str | None = field(default=None, metadata={
@@ -140,12 +66,10 @@ class SessionOptions:
     recipe: dict | None = field(default=None, metadata={"cli": False})  # overrides of the profile's recipe (dyag sweep)
 
     def __post_init__(self):
-        from dyag.data.degrade import DEGRADATIONS
-        from dyag.system import check_kinds
-        from dyag.training.config import PRECISIONS
         from dyag.models.registry import get_model_spec
+        from dyag.system import check_kinds
 
-        resolve_profile(self.profile, self.project)
+        resolve_profile(self.profile, self.project, self.recipe)
         check_kinds(self.systems, option="--dyag-systems")
         if not self.models:
             raise DyagError("--dyag-models is empty")
@@ -159,11 +83,27 @@ class SessionOptions:
             get_model_spec(name)  # unknown names are usage errors
 
 
+def session_options(cli: dict, ini: dict, *, project: ProjectConfig, rootdir: str) -> SessionOptions:
+    """The session's options: the command line over pytest's ``dyag_*`` ini keys over ``[tool.dyag]`` over
+    SessionOptions' defaults (:func:`dyag.settings.layered`)."""
+    from dyag.settings import layered, project_profiles
+
+    profiles = project_profiles(project)
+    from_project = {
+        "models": project.models,
+        "systems": project.systems,
+        "baseline_dir": str(project.baseline) if project.baseline else None,
+        "report": str(project.report) if project.report else None,
+        "profile": "quick" if "quick" in profiles else next(iter(profiles)),
+    }
+    return SessionOptions(**layered(cli, ini, from_project), rootdir=rootdir, project=project)
+
+
 @dataclass
 class DyagSession:
     options: SessionOptions
     worker: str = "main"
-    started: str = field(default_factory=lambda: time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    started: str = field(default_factory=now)
     records: list[dict] = field(default_factory=list)
     _results: dict = field(default_factory=dict)
     _finetuned: dict = field(default_factory=dict)
@@ -177,8 +117,12 @@ class DyagSession:
 
     @cached_property
     def profile(self) -> BenchProfile:
-        profile = resolve_profile(self.options.profile, self.options.project)
-        return BenchProfile(profile.name, {**profile.recipe, **self.options.recipe}) if self.options.recipe else profile
+        """The recipe as resolved (:func:`dyag.settings.resolve_profile`), a sweep point's values on top."""
+        return resolve_profile(self.options.profile, self.options.project, self.options.recipe)
+
+    def has_results(self) -> bool:
+        """Whether this worker answered or recorded anything (its part is worth writing)."""
+        return bool(self.records or self._results)
 
     @property
     def root(self) -> Path:
@@ -305,23 +249,19 @@ class DyagSession:
         return model_availability(spec)
 
     def finetune_config(self, model: str, **overrides):
-        from dyag.training.config import FinetuneConfig
-
         from dyag.data.degrade import training_factor
+        from dyag.training.config import FinetuneConfig
 
         p = self.profile
         values = {
-            **p.finetune_fields(),
             "dataset": str(self.training_set()),
             "output": str(self.cache_root / "bench" / safe_name(p.name) / "outputs" / f"{safe_name(model)}-{self.worker}"),
             "base_model": model, "seed": self.seed, "no_cache": self.options.no_cache, "overwrite": True,
             "cache_dir": str(self.cache_root / "adapters"),
+            "epochs": float(p.epochs) * training_factor(self.options.degrade),
+            "precision": self.options.precision or p.precision,
         }
-        values["epochs"] = float(values["epochs"]) * training_factor(self.options.degrade)
-        if self.options.precision:
-            values["precision"] = self.options.precision
-        values.update(overrides)
-        return FinetuneConfig(**values)
+        return p.config(FinetuneConfig, **{**values, **overrides})
 
     def finetuned(self, model: str):
         """Train once per model (through the adapter cache shared by all workers)."""
@@ -351,14 +291,10 @@ class DyagSession:
 
             needs_adapter = any(uses_adapter(s) for s in self.options.systems)
             adapter = str(self.finetuned(model).adapter_dir) if needs_adapter else None
-            config = EvaluationConfig(
-                base_model=model, adapter=adapter, systems=self.options.systems,
-                max_new_tokens=self.profile.max_new_tokens, cache=not self.options.no_cache,
-                top_k=int(self.profile.recipe["top_k"]), context_format=self.profile.recipe["context_format"],
-                shots=int(self.profile.recipe["shots"]), prompt_style=self.profile.recipe["prompt_style"],
-                **({"batch_size": self.options.gen_batch} if self.options.gen_batch else {}),
-                cache_dir=str(self.cache_root), progress=False,
-            )
+            config = self.profile.config(
+                EvaluationConfig, base_model=model, adapter=adapter, systems=self.options.systems,
+                cache=not self.options.no_cache, cache_dir=str(self.cache_root), progress=False,
+                **({"batch_size": self.options.gen_batch} if self.options.gen_batch else {}))
             run = {"profile": self.profile.name, "golden": [self._shown(p) for p in self.golden_paths()],
                    "catalog": self.catalog(), "recipe": self.recipe_record(),
                    "config": self._shown(self.options.project.path) if self.options.project.path else None}
@@ -398,23 +334,16 @@ class DyagSession:
         base = Path(self.options.baseline_dir)
         return base if base.is_absolute() else self.root / base
 
+    @property
+    def baselines(self) -> BaselineStore:
+        """This profile's stored baselines (:mod:`dyag.baselines`)."""
+        return BaselineStore(self.baseline_dir, self.profile.name)
+
     def baseline_path(self, model: str, key: str) -> Path:
-        """Where the baseline of ``model`` in environment ``key`` lives (``smollm2_135m.cpu-bf16.json``)."""
-        return self.baseline_dir / f"{self._baseline_stem(model)}.{key}.json"
+        return self.baselines.path(model, key)
 
-    def _baseline_stem(self, model: str) -> str:
-        suffix = "" if self.profile.name == "quick" else f".{self.profile.name}"
-        return f"{safe_name(model).rsplit('-', 1)[0]}{suffix}"
-
-    def find_baseline(self, model: str, key: str) -> "BaselineMatch | None":
-        """The stored baseline of the same environment, else the nearest one (same device and precision first)."""
-        stored = stored_baselines(self.baseline_dir, self._baseline_stem(model))
-        if key in stored:
-            return BaselineMatch(stored[key], key, exact=True)
-        if not stored:
-            return None
-        nearest = nearest_key(key, stored)
-        return BaselineMatch(stored[nearest], nearest, exact=False)
+    def find_baseline(self, model: str, key: str) -> BaselineMatch | None:
+        return self.baselines.find(model, key)
 
     def environment_key(self, model: str) -> str:
         return self.results(model).run.environment.key
@@ -455,87 +384,10 @@ class DyagSession:
 
     # --- persistence across xdist workers -------------------------------------------------
     def part(self, *, incomplete: bool) -> "Results":
-        """This worker's share of the run: its models' results, its tests' records, its comparisons."""
-        from dyag.results import Results, Run, merge
-
-        docs = list(self._results.values()) or [Results(run=Run())]
-        return merge(docs, incomplete=incomplete or any(d.run.incomplete for d in docs)).replace(
-            tests=self.records, regression=dict(self.regressions))
+        """This worker's share of the run (:func:`dyag.parts.worker_part`)."""
+        return worker_part(list(self._results.values()), self.records, self.regressions, incomplete=incomplete)
 
     def dump(self, run_dir: Path, *, incomplete: bool) -> Path:
         from dyag.results import write
 
         return write(run_dir / f"{self.worker}.json", self.part(incomplete=incomplete))
-
-
-def merge_parts(run_dir: Path, *, incomplete: bool, started: str) -> "Results":
-    """One results document from every worker's part (:func:`dyag.results.merge`)."""
-    from dyag.results import Results, Run, merge, read
-
-    parts = [read(p) for p in sorted(run_dir.glob("*.json"))] if run_dir.is_dir() else []
-    # parts with answers first: the merged run is theirs
-    docs = sorted((p for p in parts if p.systems or p.tests or p.regression), key=lambda p: not p.systems)
-    docs = docs or [Results(run=Run())]
-    return merge(docs, started=started, finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                 incomplete=incomplete or any(p.run.incomplete for p in parts), workers=len(parts))
-
-
-@dataclass(frozen=True)
-class BaselineMatch:
-    """The stored baseline a run is compared with; ``exact`` when it was measured in the same environment."""
-
-    path: Path
-    key: str
-    exact: bool
-
-    def read(self) -> "Results":
-        from dyag.results import read
-
-        return read(self.path)
-
-
-def baseline_note(block: "Regression") -> str:
-    """One line saying which baseline a model was compared with, and how strictly."""
-    where = block.baseline
-    shown = "" if block.enforced else " [--dyag-update-baseline: shown, not enforced]"
-    if block.exact:
-        how = "exact per-case rules (--dyag-strict)" if block.strict else "statistical tolerances"
-        return f"compared with {where} (same environment, {block.key}; {how}){shown}"
-    return (f"no baseline for environment {block.key}: compared with the nearest, {block.baseline_key} "
-            f"({where}), with statistical tolerances only; per-case rule flips are listed, not fatal{shown}")
-
-
-def nearest_key(key: str, keys) -> str:
-    """The key among ``keys`` closest to ``key``: same device, then same precision, then by name.
-
-    >>> nearest_key("cpu-bf16-avx512", ["cpu-fp32", "cpu-bf16-amx", "cuda-bf16"])
-    'cpu-bf16-amx'
-    >>> nearest_key("cpu-fp32", ["cuda-fp32", "cpu-bf16-amx"])
-    'cpu-bf16-amx'
-    """
-    device, _, rest = key.partition("-")
-    precision = rest.split("-", 1)[0]
-
-    def distance(other: str) -> tuple:
-        o_device, _, o_rest = other.partition("-")
-        return (o_device != device, o_rest.split("-", 1)[0] != precision, other)
-
-    return min(keys, key=distance)
-
-
-def stored_baselines(folder: Path, stem: str) -> dict[str, Path]:
-    """``{environment key: path}`` of the baselines ``<stem>.<key>.json`` in ``folder``."""
-    import re
-
-    pattern = re.compile(re.escape(stem) + r"\.([a-z0-9_]+-[a-z0-9_-]+)\.json")
-    found = {}
-    for path in sorted(folder.glob(f"{stem}.*.json")) if folder.is_dir() else []:
-        m = pattern.fullmatch(path.name)
-        if m:
-            found[m.group(1)] = path
-    return found
-
-
-def new_run_dir(cache_root: Path) -> Path:
-    """Where this run's workers put their parts (created by the first part written)."""
-    return cache_root / "bench" / "runs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"

@@ -1,7 +1,7 @@
 """The built-in benchmark suites: ``from dyag.suites import *`` in a test module collects them.
 
 Parameterized over the configured models (``dyag_model``) and systems (``dyag_system``), with
-thresholds from ``[tool.dyag.gates]`` (see :mod:`dyag.config` and :mod:`dyag.gates`):
+thresholds from ``[tool.dyag.gates]`` (see :mod:`dyag.settings` and :mod:`dyag.gates`):
 
 - ``test_rule_gate[<model>-<system>-<rule>]``: the share of answers breaking a format rule stays
   under its cap, and the rule's pass rate did not drop against the baseline (exact McNemar);
@@ -78,7 +78,7 @@ def test_finetuned_beats_base(dyag_scored, dyag_model, dyag_session, dyag_gate, 
 
 
 @pytest.mark.dyag_bench
-def test_systems_side_by_side(dyag_scored, dyag_model, golden_cases, dyag_session, dyag_results):
+def test_systems_side_by_side(dyag_scored, dyag_model, dyag_golden_cases, dyag_session, dyag_results):
     from dyag.evaluation.registry import columns
 
     systems = [System(dyag_model, kind) for kind in dyag_session.options.systems]
@@ -86,7 +86,7 @@ def test_systems_side_by_side(dyag_scored, dyag_model, golden_cases, dyag_sessio
     table = {}
     for system in map(str, systems):
         answered = {c.id for c in dyag_scored.cases_of(system)}
-        assert answered == {c.id for c in golden_cases}, f"{system} did not answer every golden case"
+        assert answered == {c.id for c in dyag_golden_cases}, f"{system} did not answer every golden case"
         aggs = dyag_scored.aggregates[system]
         table[system] = {m: aggs[m].mean for m in shown if m in aggs}
     training = dyag_scored.training.get(dyag_model)
@@ -102,7 +102,7 @@ def test_systems_side_by_side(dyag_scored, dyag_model, golden_cases, dyag_sessio
 @pytest.mark.dyag_bench
 def test_no_regression_against_baseline(dyag_scored, dyag_model, dyag_session, dyag_results, capsys):
     from dyag import results
-    from dyag.session import baseline_note
+    from dyag.baselines import baseline_note
 
     match, comparison = dyag_session.baseline_comparison(dyag_model)
     key = dyag_session.environment_key(dyag_model)

@@ -23,17 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dyag.errors import DyagError
-
-def _recipe_keys() -> set[str]:
-    """Recipe keys a grid may vary: the harness recipe's (``DEFAULT_RECIPE``) and FinetuneConfig's."""
-    import dataclasses
-
-    from dyag.session import DEFAULT_RECIPE
-    from dyag.training.config import FinetuneConfig
-
-    return set(DEFAULT_RECIPE) | {f.name for f in dataclasses.fields(FinetuneConfig)} - {
-        "dataset", "output", "base_model", "cache_dir", "no_cache", "overwrite"}
-
+from dyag.settings import check_recipe, recipe_fields
 
 @dataclass
 class SweepConfig:
@@ -73,8 +63,10 @@ def parse_grid(items: list[str]) -> dict[str, list]:
         parsed = [_value(v.strip()) for v in values.split(",") if v.strip()]
         if not sep or not key or not parsed:
             raise DyagError(f"--grid expects KEY=V1,V2,..., got {item!r}")
-        if key not in _recipe_keys():
-            raise DyagError(f"--grid: unknown recipe key {key!r} (known: {', '.join(sorted(_recipe_keys()))})")
+        if key not in recipe_fields():
+            raise DyagError(f"--grid: unknown recipe key {key!r} (known: {', '.join(sorted(recipe_fields()))})")
+        for value in parsed:  # the same checks as [tool.dyag.train]
+            check_recipe({key: value}, "--grid", None)
         grid[key] = parsed
     return grid
 
@@ -93,7 +85,7 @@ def point_label(model: str, point: dict) -> str:
 def run_sweep(config: SweepConfig, *, root: Path | None = None, log=print):
     """Train, answer and score every point; return one :class:`dyag.results.Results` with the ranking."""
     from dyag import results as R
-    from dyag.config import load_config
+    from dyag.settings import load_config
     from dyag.evaluation.registry import column
     from dyag.session import DyagSession, SessionOptions
     from dyag.system import System

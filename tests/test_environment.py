@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from dyag.session import DyagSession, SessionOptions, nearest_key, stored_baselines
+from dyag.baselines import nearest_key, stored_baselines
+from dyag.session import DyagSession, SessionOptions
 from dyag.utils import device as dev
 
 

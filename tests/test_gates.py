@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dyag.config import load_config
+from dyag.settings import load_config
 from dyag.data.golden import read_golden
 from dyag.data.kb import read_kb, sample_kb_path
 from dyag.evaluation.compare import compare_to_baseline

@@ -145,7 +145,7 @@ def test_init_refuses_to_overwrite_and_writes_dyag_toml_without_pyproject(tmp_pa
     assert proc.rc == 0, proc.err
     assert 'kb = "sample"' in (bare / "dyag.toml").read_text(encoding="utf-8")
     assert _dyag(bare, "init").rc == 2
-    from dyag.config import load_config
+    from dyag.settings import load_config
 
     (bare / "golden").mkdir()
     (bare / "golden" / "questions.jsonl").write_text(json.dumps(GOLDEN[0]) + "\n", encoding="utf-8")

@@ -22,9 +22,9 @@ class EvaluateFiles:
     """What ``dyag evaluate-finetuned`` reads (golden cases, catalog) and writes (results, report)."""
 
     output: str = field(metadata={"help": "results JSON"})
-    golden: list[str] | None = field(default=None, metadata={
+    golden: list[str] | None = field(default=None, metadata={"project": True,
         "help": "golden cases (JSONL; repeatable; default: [tool.dyag] golden of the project here)", "repeat": True})
-    kb: str | None = field(default=None, metadata={
+    kb: str | None = field(default=None, metadata={"project": True,
         "help": "knowledge base (JSONL, or 'sample') for RAG and acronym checks "
                 "(default: [tool.dyag] kb of the project here)"})
     report: str | None = field(default=None, metadata={"help": "also write the HTML report here"})
@@ -33,7 +33,6 @@ class EvaluateFiles:
 
 
 def run(config: EvaluationConfig, files: EvaluateFiles) -> int:
-    from dyag.config import load_config
     from dyag.data.golden import read_golden
     from dyag.data.kb import read_kb, sample_kb_path
     from dyag.evaluation.table import format_table
@@ -42,8 +41,7 @@ def run(config: EvaluationConfig, files: EvaluateFiles) -> int:
 
     if Path(files.output).is_dir():
         raise DyagError(f"--output {files.output} is a directory")
-    project = load_config(Path.cwd())
-    golden = files.golden or [str(g) for g in project.golden or ()]
+    golden = files.golden  # default: [tool.dyag] golden (dyag.settings.command_defaults)
     if not golden:
         raise DyagError("--golden is required (no [tool.dyag] golden in this project)")
     cases = [c for path in golden for c in read_golden(path)]
@@ -51,7 +49,7 @@ def run(config: EvaluationConfig, files: EvaluateFiles) -> int:
         if files.limit < 1:
             raise DyagError(f"--limit must be >= 1, got {files.limit}")
         cases = cases[: files.limit]
-    kb_path = (sample_kb_path() if files.kb == "sample" else files.kb) if files.kb else project.kb
+    kb_path = (sample_kb_path() if files.kb == "sample" else files.kb) if files.kb else None
     kb = read_kb(kb_path) if kb_path else None
     results = evaluate_systems(config, cases, kb)
     write(files.output, results)

@@ -17,8 +17,8 @@ TEST_MODULE = '''"""dyag's built-in gates on this project's catalog and golden q
 
 from dyag.suites import *  # noqa: F401,F403
 
-# Add your own tests here; the fixtures dyag_model, dyag_system, dyag_scored, predictions(system),
-# golden_cases, finetuned and dyag_results are available.
+# Add your own tests here; the fixtures dyag_model, dyag_system, dyag_scored, dyag_predictions(system),
+# dyag_golden_cases, dyag_finetuned, dyag_gate and dyag_results are available.
 '''
 
 SECTION = """{header}
@@ -29,31 +29,19 @@ systems = ["base", "finetuned", "rag"]
 baseline = "golden/baselines"             # stored baselines, one per model and environment
 report = "reports/index.html"
 
-{prefix}train]                          # the recipe (any `dyag finetune` option)
-# dataset = "data/finetuning/train.jsonl"  # a training set you have; default: generated from kb
-method = "augmented"                      # generated: simple | augmented
-kb_scope = "golden"                       # golden: the applications the questions ask about; all
-epochs = 2.0
-batch_size = 8
-learning_rate = 2e-3
-lora_rank = 16
-max_new_tokens = 64
-top_k = 1                                 # RAG: retrieved records per question
-context_format = "fields"                 # RAG: the asked fields one a line | card (every field) | text
-shots = 5                                 # worked examples in completion prompts (base models)
-prompt_style = "auto"                     # RAG: auto (chat template for instruct models, completion for base) | chat | completion
+{prefix}train]                          # the recipe: dyag's defaults (README, "Configuration reference")
+{recipe}
 
 {prefix}gates]                          # thresholds; per system kind: [{table}gates.rag]
-no_dialogue_turns = 0.0                   # share of answers allowed to break the rule
-no_prompt_echo = 0.0
-no_repetition = 0.6
-not_truncated = 0.6
-language = 0.1
-bertscore_f1 = 0.5                        # lowest mean allowed
-fact_recall = 0.05
-score = 0.5
-beats_base = ["score", "fact_recall"]     # the fine-tuned system must beat the base on these
+{gates}
 """
+
+
+def render_section(**values) -> str:
+    """The ``[tool.dyag]`` section, its recipe and gates written from :mod:`dyag.settings`' definitions."""
+    from dyag.settings import init_gate_lines, init_recipe_lines
+
+    return SECTION.format(recipe="\n".join(init_recipe_lines()), gates="\n".join(init_gate_lines()), **values)
 
 
 @dataclass
@@ -103,12 +91,12 @@ def run(config: InitConfig) -> int:
         '"golden/questions.jsonl"'
     if pyproject.is_file():
         target, table = pyproject, "tool.dyag."
-        section = SECTION.format(header="[tool.dyag]", prefix="[tool.dyag.", table=table, kb=kb, golden=golden)
+        section = render_section(header="[tool.dyag]", prefix="[tool.dyag.", table=table, kb=kb, golden=golden)
         text = pyproject.read_text(encoding="utf-8")
         atomic_write_text(pyproject, text + ("" if text.endswith("\n") else "\n") + "\n" + section)
     else:
         target = dyag_toml
-        section = SECTION.format(header="# dyag's configuration (the keys of [tool.dyag] in a pyproject.toml)",
+        section = render_section(header="# dyag's configuration (the keys of [tool.dyag] in a pyproject.toml)",
                                  prefix="[", table="", kb=kb, golden=golden)
         atomic_write_text(dyag_toml, section)
     test_module.parent.mkdir(parents=True, exist_ok=True)

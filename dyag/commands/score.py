@@ -18,7 +18,7 @@ class ScoreConfig:
         "help": 'predictions, one {"id", "system", "answer", "meta"?} a line', "metavar": "P.jsonl"})
     golden: str = field(metadata={"help": "golden cases (id, question, reference, facts...)", "metavar": "G.jsonl"})
     output: str = field(metadata={"help": "where to write the results (atomically)", "metavar": "results.json"})
-    kb: str | None = field(default=None, metadata={
+    kb: str | None = field(default=None, metadata={"project": True,
         "help": "knowledge base, for the acronym-expansion rule", "metavar": "KB.jsonl"})
     bertscore: bool = field(default=True, metadata={
         "help": "compute BERTScore (--no-bertscore: skip it, no encoder is loaded)"})

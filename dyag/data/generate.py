@@ -57,9 +57,9 @@ class GenerateConfig:
         metadata={"help": "output JSONL; with --split, <stem>_train/_val/_test.jsonl and the golden files "
                           "<stem>_test_golden.jsonl (unseen) and <stem>_golden.jsonl (seen, paraphrase) are written beside it"}
     )
-    method: str = field(default="simple", metadata={"help": "simple (one question per application and field) or augmented (every training phrasing)"})
-    count: int | None = field(default=None, metadata={"help": "number of examples to make (default: all that the method can make)"})
-    seed: int = field(default=42, metadata={"help": "random seed for sampling, phrasing and splitting"})
+    method: str = field(default="simple", metadata={"recipe": True, "help": "simple (one question per application and field) or augmented (every training phrasing)"})
+    count: int | None = field(default=None, metadata={"recipe": True, "help": "number of examples to make (default: all that the method can make)"})
+    seed: int = field(default=42, metadata={"recipe": True, "help": "random seed for sampling, phrasing and splitting"})
     split: bool = field(default=False, metadata={
         "help": "write train/val/test files split by (application, field), the test rows as unseen golden cases, "
                 "and a seen and a held-out paraphrase golden case for each (application, field) of the train split"})

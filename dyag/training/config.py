@@ -25,41 +25,41 @@ class FinetuneConfig:
     base_model: str = field(
         default="smollm2:135m", metadata={"help": "registry shortcut, hub id or local model directory"}
     )
-    epochs: float = field(default=1.0, metadata={"help": "passes over the training set"})
-    batch_size: int = field(default=4, metadata={"help": "examples per device step"})
-    gradient_accumulation: int = field(default=1, metadata={"help": "steps accumulated per optimizer update"})
-    learning_rate: float = field(default=2e-4, metadata={"help": "peak learning rate"})
-    lora_rank: int = field(default=16, metadata={"help": "LoRA rank r"})
-    lora_alpha: int | None = field(default=None, metadata={"help": "LoRA alpha (default: 2 x rank)"})
+    epochs: float = field(default=1.0, metadata={"recipe": True, "help": "passes over the training set"})
+    batch_size: int = field(default=4, metadata={"recipe": True, "help": "examples per device step"})
+    gradient_accumulation: int = field(default=1, metadata={"recipe": True, "help": "steps accumulated per optimizer update"})
+    learning_rate: float = field(default=2e-4, metadata={"recipe": True, "help": "peak learning rate"})
+    lora_rank: int = field(default=16, metadata={"recipe": True, "help": "LoRA rank r"})
+    lora_alpha: int | None = field(default=None, metadata={"recipe": True, "help": "LoRA alpha (default: 2 x rank)"})
     # 0 trains 1.20x faster on a CPU (peft then skips a dropout of every adapted layer's input), but it is
     # another recipe: its one measured run scored gemma3:270m's paraphrases lower (4.05 -> 3.35, p=0.036),
     # so the default stays (docs/performance.md)
-    lora_dropout: float = field(default=0.05, metadata={"help": "dropout on the LoRA branch's input"})
+    lora_dropout: float = field(default=0.05, metadata={"recipe": True, "help": "dropout on the LoRA branch's input"})
     target_modules: list[str] | None = field(
-        default=None, metadata={"help": "modules that get LoRA (default: the registry's, all linear layers)"}
+        default=None, metadata={"recipe": True, "help": "modules that get LoRA (default: the registry's, all linear layers)"}
     )
-    max_length: int = field(default=512, metadata={"help": "longest tokenized example; longer ones are truncated"})
-    max_steps: int = field(default=-1, metadata={"help": "stop after this many optimizer steps (-1: use epochs)"})
-    seed: int = field(default=42, metadata={"help": "random seed (data order, LoRA init)"})
+    max_length: int = field(default=512, metadata={"recipe": True, "help": "longest tokenized example; longer ones are truncated"})
+    max_steps: int = field(default=-1, metadata={"recipe": True, "help": "stop after this many optimizer steps (-1: use epochs)"})
+    seed: int = field(default=42, metadata={"recipe": True, "help": "random seed (data order, LoRA init)"})
     eval_dataset: str | None = field(default=None, metadata={"help": "validation set (JSONL) for eval loss"})
     packing: bool = field(
         default=False,
-        metadata={"help": "pack examples into padding-free rows with per-example attention boundaries"},
+        metadata={"recipe": True, "help": "pack examples into padding-free rows with per-example attention boundaries"},
     )
     padding_free: bool = field(
         default=True,
-        metadata={"help": "batch examples end to end without padding (per-example attention boundaries); "
+        metadata={"recipe": True, "help": "batch examples end to end without padding (per-example attention boundaries); "
                           "used when every example fits --max-length"},
     )
     precision: str = field(
         default="auto",
-        metadata={"help": "auto | fp32 | bf16 (bf16 frozen weights and autocast, fp32 LoRA weights) | "
+        metadata={"recipe": True, "help": "auto | fp32 | bf16 (bf16 frozen weights and autocast, fp32 LoRA weights) | "
                           "bf16-mixed (fp32 weights, bf16 autocast) | fp16 (GPU only); auto: bf16 on GPUs "
                           "that have it (else fp16) and on CPUs with bf16 instructions, else fp32"},
     )
-    force_cpu: bool = field(default=False, metadata={"help": "train on the CPU even if a GPU is present"})
-    trust_remote_code: bool = field(default=False, metadata={"help": "allow model code from the hub (off by default)"})
-    allow_pickle: bool = field(default=False, metadata={"help": "allow pickled .bin weights (safetensors only by default)"})
+    force_cpu: bool = field(default=False, metadata={"recipe": True, "help": "train on the CPU even if a GPU is present"})
+    trust_remote_code: bool = field(default=False, metadata={"recipe": True, "help": "allow model code from the hub (off by default)"})
+    allow_pickle: bool = field(default=False, metadata={"recipe": True, "help": "allow pickled .bin weights (safetensors only by default)"})
     verbose: bool = field(default=False, metadata={"help": "print the trainer's logs"})
     no_cache: bool = field(default=False, metadata={"help": "retrain even if the adapter cache has this run"})
     overwrite: bool = field(default=False, metadata={"help": "replace a non-empty --output that is not a dyag output"})

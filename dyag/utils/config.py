@@ -294,13 +294,12 @@ def given_values(cls: type, get: Callable[[str], Any], *, dest_prefix: str = "",
 def build_config(cls: type, args: argparse.Namespace | None = None, *, config_file: str | None = None,
                  defaults: Mapping[str, Any] | None = None, metadata: Mapping[str, Mapping] | None = None,
                  **overrides):
-    """Merge dataclass defaults < ``defaults`` < YAML file < CLI flags < ``overrides`` into a ``cls`` instance."""
-    values: dict[str, Any] = dict(defaults or {})
-    if config_file:
-        values.update(load_yaml_config(config_file, cls))
-    if args is not None:
-        values.update(given_values(cls, lambda dest: getattr(args, dest, None), metadata=metadata))
-    values.update({k: v for k, v in overrides.items() if v is not None})
+    """Merge dataclass defaults < ``defaults`` (a project's ``[tool.dyag]``) < YAML file < CLI flags < ``overrides``
+    into a ``cls`` instance (:func:`dyag.settings.layered`)."""
+    from dyag.settings import layered
+
+    given = given_values(cls, lambda dest: getattr(args, dest, None), metadata=metadata) if args is not None else {}
+    values = layered(overrides, given, load_yaml_config(config_file, cls) if config_file else None, defaults)
     missing = [
         flag_name(f, _meta(f, metadata))
         for f in dataclasses.fields(cls)
@@ -390,9 +389,12 @@ def add_command(
         if run is None:
             parser.print_help()
             return 2
+        from dyag.settings import command_defaults
+
         config_file = getattr(args, "config", None) if yaml_config else None
-        built = [build_config(cls, args, config_file=config_file if i == 0 else None, metadata=metadata)
-                 for i, cls in enumerate(configs)]
+        built = [build_config(cls, args, config_file=config_file if i == 0 else None, defaults=defaults,
+                              metadata=metadata)
+                 for i, (cls, defaults) in enumerate(zip(configs, command_defaults(configs)))]
         return run(*built)
 
     parser.set_defaults(func=func)
