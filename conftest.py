@@ -2,7 +2,10 @@
 user's materialized models), the sample catalog, a small training file and a CLI runner.
 
 The dyag plugin itself is registered by its ``pytest11`` entry point (pyproject.toml); it is
-not listed in ``pytest_plugins`` here, which would register it twice.
+not listed in ``pytest_plugins`` here, which would register it twice. The plugin adds only ``dyag*``
+names to a pytest run; this suite's own markers, ``slow`` and ``gpu``, are registered in
+pyproject.toml's ``[tool.pytest.ini_options] markers``, and ``gpu`` tests are skipped here without a
+CUDA device.
 """
 
 from __future__ import annotations
@@ -21,6 +24,19 @@ USER_MODELS = dyag_home() / "models"
 # Where the Hugging Face libraries would look for a cache or a token; an isolated home has neither.
 HF_LOCATIONS = ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN_PATH",
                 "TRANSFORMERS_OFFLINE", "HF_ENDPOINT")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip the ``gpu`` tests without a CUDA device; torch is imported only when some collected test is one."""
+    gpu_items = [item for item in items if item.get_closest_marker("gpu")]
+    if not gpu_items:
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        skip = pytest.mark.skip(reason="needs a CUDA device")
+        for item in gpu_items:
+            item.add_marker(skip)
 
 
 @pytest.fixture()

@@ -20,7 +20,10 @@ from dyag.errors import DyagError
 from dyag.parts import now, worker_part
 from dyag.settings import DEFAULT_BASELINE, DEFAULT_MODELS, DEFAULT_SYSTEMS, BenchProfile, ProjectConfig, resolve_profile
 from dyag.training.config import PRECISIONS
-from dyag.utils.paths import safe_name
+from dyag.utils.atomic import atomic_write_jsonl, sha256_file, sha256_json
+from dyag.utils.jsonl import read_jsonl
+from dyag.utils.paths import dyag_home, safe_name
+from dyag.utils.store import Store
 
 if TYPE_CHECKING:
     from dyag.progress import PhaseReporter
@@ -130,8 +133,6 @@ class DyagSession:
 
     @property
     def cache_root(self) -> Path:
-        from dyag.utils.paths import dyag_home
-
         return Path(self.options.cache_dir) if self.options.cache_dir else dyag_home()
 
     # --- inputs ---------------------------------------------------------------------------
@@ -169,8 +170,6 @@ class DyagSession:
 
     def catalog(self) -> dict:
         """Which catalog the run used (recorded in the results)."""
-        from dyag.utils.atomic import sha256_file
-
         path = self.kb_path()
         return {"path": self._shown(path), "sha256": sha256_file(path)}
 
@@ -193,14 +192,9 @@ class DyagSession:
 
     def training_set(self) -> Path:
         """The profile's training set (the recipe's ``dataset``, else generated from the catalog), made once
-        and named by its content, so every worker shares it."""
+        and named by its content in the content-addressed store (:mod:`dyag.utils.store`), so every worker
+        shares it."""
         if self._train_set is None:
-            from filelock import FileLock
-
-            from dyag.data.generate import GenerateConfig, generate_training
-            from dyag.utils.atomic import atomic_write_jsonl, sha256_file, sha256_json
-            from dyag.utils.jsonl import read_jsonl
-
             p, degrade = self.profile, self.options.degrade
             if p.dataset:
                 source = {"dataset": sha256_file(p.dataset)}
@@ -210,32 +204,32 @@ class DyagSession:
                     raise DyagError("the golden cases name no application of the catalog to train on")
                 source = {"kb": records, "method": p.method, "count": p.count, "seed": self.seed}
             key = sha256_json({**source, "profile": p.name, "degrade": degrade})[:16]
-            folder = self.cache_root / "bench" / safe_name(p.name) / key
-            out = folder / "train.jsonl"
-            folder.mkdir(parents=True, exist_ok=True)
-            with FileLock(str(folder / "train.lock")):
-                if not out.is_file():
-                    what = (f"from {self._shown(Path(p.dataset))}" if p.dataset else
-                            f"{p.method} from {len(records)} catalog records")
-                    what += f", {p.count} examples" if p.count and not p.dataset else ""
-                    what += f", degraded: {degrade}" if degrade else ""
-                    with self._phases().phase("generate training set", f"profile {p.name}", detail=what, size=what):
-                        if p.dataset:
-                            rows = read_jsonl(p.dataset)
-                        else:
-                            atomic_write_jsonl(folder / "kb.jsonl", records)
-                            generated = folder / "generated.jsonl"
-                            generate_training(GenerateConfig(
-                                kb=folder / "kb.jsonl", output=generated, method=p.method, count=p.count,
-                                seed=self.seed,
-                            ))
-                            rows = read_jsonl(generated)
-                        if degrade:
-                            from dyag.data.degrade import degrade_rows
+            what = (f"from {self._shown(Path(p.dataset))}" if p.dataset else
+                    f"{p.method} from {len(records)} catalog records")
+            what += f", {p.count} examples" if p.count and not p.dataset else ""
+            what += f", degraded: {degrade}" if degrade else ""
 
-                            rows = degrade_rows(rows, degrade, self.kb())
-                        atomic_write_jsonl(out, rows)
-            self._train_set = out
+            def build(folder: Path) -> dict:
+                with self._phases().phase("generate training set", f"profile {p.name}", detail=what, size=what):
+                    if p.dataset:
+                        rows = read_jsonl(p.dataset)
+                    else:
+                        from dyag.data.generate import GenerateConfig, generate_training
+
+                        atomic_write_jsonl(folder / "kb.jsonl", records)
+                        generate_training(p.config(GenerateConfig, kb=folder / "kb.jsonl",
+                                                   output=folder / "generated.jsonl", seed=self.seed))
+                        rows = read_jsonl(folder / "generated.jsonl")
+                    if degrade:
+                        from dyag.data.degrade import degrade_rows
+
+                        rows = degrade_rows(rows, degrade, self.kb())
+                    atomic_write_jsonl(folder / "train.jsonl", rows)
+                return {"profile": p.name, "examples": len(rows)}
+
+            store = Store(self.cache_root / "bench" / safe_name(p.name), name="training-set cache", verify="sha256")
+            entry = store.get_or_build(key, build, what=f"training set of profile {p.name}: {what}")
+            self._train_set = entry.path / "train.jsonl"
         return self._train_set
 
     # --- models ---------------------------------------------------------------------------

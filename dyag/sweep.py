@@ -65,6 +65,8 @@ def parse_grid(items: list[str]) -> dict[str, list]:
             raise DyagError(f"--grid expects KEY=V1,V2,..., got {item!r}")
         if key not in recipe_fields():
             raise DyagError(f"--grid: unknown recipe key {key!r} (known: {', '.join(sorted(recipe_fields()))})")
+        if "list" in str(recipe_fields()[key].type):  # a list setting: each value is a one-item list
+            parsed = [[v] for v in parsed]
         for value in parsed:  # the same checks as [tool.dyag.train]
             check_recipe({key: value}, "--grid", None)
         grid[key] = parsed

@@ -84,7 +84,7 @@ def test_missing_options_are_one_line_errors(capsys):
 
 def test_perf_flags_come_from_perf_config(monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT))
-    from benchmarks.perf.__main__ import QUICK, PerfConfig, parse_args
+    from benchmarks.perf.bench import QUICK, PerfConfig, parse_args
     from dyag.inference.generator import GENERATION_BATCH
 
     config, run = parse_args([])

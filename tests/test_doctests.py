@@ -27,6 +27,7 @@ PURE_MODULES = (
     "dyag.evaluation.quality",
     "dyag.evaluation.registry",
     "dyag.evaluation.rules",
+    "dyag.evaluation.rules.echo",
     "dyag.evaluation.stats",
     "dyag.evaluation.textmetrics",
     "dyag.gates",
@@ -42,9 +43,11 @@ PURE_MODULES = (
     "dyag.utils.device",
     "dyag.utils.jsonl",
     "dyag.utils.paths",
+    "dyag.utils.records",
+    "dyag.utils.stopwords",
     "dyag.utils.text",
     "dyag.evaluation.scoring",  # its example scores answers; the machine record needs no torch
-    "benchmarks.perf.__main__",
+    "benchmarks.perf.bench",
 )
 
 #: Modules whose examples run real work that loads torch (none at present).

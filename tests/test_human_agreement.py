@@ -23,7 +23,7 @@ def scored(tmp_path_factory):
     from dyag.evaluation.scoring import read_predictions, score_predictions
 
     predictions = read_predictions(RATED / "answers.jsonl")
-    golden = [c for c in read_golden(ROOT / "golden" / "quick.jsonl") if c.id in {p["id"] for p in predictions}]
+    golden = [c for c in read_golden(ROOT / "golden" / "quick.jsonl") if c.id in {p.id for p in predictions}]
     return score_predictions(predictions, golden, read_kb(sample_kb_path()), allow_missing=True, progress=False,
                              cache_dir=str(tmp_path_factory.mktemp("home")))
 

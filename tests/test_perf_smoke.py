@@ -19,7 +19,8 @@ ROWS = hosting_rows(6, grow=" et sauvegardée")  # answers of different lengths
 @pytest.mark.slow
 def test_perf_benchmark_writes_pairs_and_tables(home_with_models, tmp_path, monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT))  # benchmarks/ is not an installed package
-    from benchmarks.perf.__main__ import PerfConfig, format_table, run_perf
+    from benchmarks.perf.bench import PerfConfig, format_table, pair_key, run_perf
+    from dyag.results import PerfPair
 
     out = tmp_path / "perf.json"
     config = PerfConfig(
@@ -29,14 +30,15 @@ def test_perf_benchmark_writes_pairs_and_tables(home_with_models, tmp_path, monk
     )
     doc = run_perf(config, tmp_path / "work", log=lambda *_: None)
     on_disk = json.loads(out.read_text(encoding="utf-8"))["perf"]
-    assert [{k: p.get(k) for k in q} for p, q in zip(on_disk["pairs"], doc["pairs"])] == doc["pairs"]
+    assert all(isinstance(p, PerfPair) for p in doc["pairs"])
+    assert [PerfPair.model_validate(p) for p in on_disk["pairs"]] == doc["pairs"]
     assert {"machine", "settings", "pairs", "training", "generation", "matmul", "flops", "memory",
             "growth_training", "growth_scoring", "targets"} <= set(on_disk)
     assert on_disk["machine"]["cores"] >= 1
-    names = [p["name"] for p in on_disk["pairs"]]
-    assert any(n.startswith("training tokens/s · tiny-random") for n in names)
-    assert any("one process per question" in n for n in names)
-    assert any("sequential unmerged" in n for n in names)
+    keys = [pair_key(p) for p in on_disk["pairs"]]
+    assert {"training_tokens_per_s", "answers_per_s_vs_one_process_each",
+            "answers_per_s_vs_sequential_unmerged"} <= set(keys)
+    assert on_disk["pairs"][keys.index("training_tokens_per_s")]["name"] == "training tokens/s · tiny-random"
     for p in on_disk["pairs"]:
         assert set(p) >= {"name", "a", "b", "a_median", "b_median", "unit", "ratio"}
         assert p["a_median"] > 0 and p["b_median"] > 0
@@ -51,6 +53,31 @@ def test_perf_benchmark_writes_pairs_and_tables(home_with_models, tmp_path, monk
 
     html = build_html([out], lang="en")  # the written file is a results document the report renders
     assert "training tokens/s · tiny-random" in html and 'id="perf"' in html
+
+
+def test_targets_pick_pairs_by_key_not_by_name(monkeypatch):
+    """The targets read each pair's ``key``: a name that reads like another pair's changes nothing, and a
+    pair read back from perf.json (a dict) counts as the PerfPair it was written from."""
+    monkeypatch.syspath_prepend(str(ROOT))
+    from benchmarks.perf.bench import PAIR_KEYS, format_table, pair_key, targets
+    from dyag.results import PerfPair
+
+    def pair(key, name, a, b):
+        return PerfPair(key=key, name=name, a="A", b="B", a_median=a, b_median=b, unit="x", ratio=round(a / b, 3))
+
+    tokens = pair("training_tokens_per_s", "training tokens/s · m", 180.0, 100.0)
+    decoy = pair("training_samples_per_s", "training tokens/s · one process per question, warm vs cold", 1.0, 1.0)
+    warm = pair("suite_warm_vs_cold", "suite re-run · m", 1.0, 40.0)
+    doc = {"machine": {"cuda": None}, "pairs": [tokens, decoy, warm.model_dump(mode="json")]}
+    assert [pair_key(p) for p in doc["pairs"]] == ["training_tokens_per_s", "training_samples_per_s",
+                                                   "suite_warm_vs_cold"]
+    assert set(map(pair_key, doc["pairs"])) <= set(PAIR_KEYS)
+    assert targets(doc) == [{"target": "training tokens/s · m >= 1.5x reference", "measured": 1.8, "met": True},
+                            {"target": "suite re-run · m <= 5%", "measured": 0.025, "met": True}]
+    doc["machine"]["cuda"] = "H100"
+    assert targets(doc)[0] == {"target": "training tokens/s · m >= 3.0x reference", "measured": 1.8, "met": False}
+    table = format_table(doc)
+    assert "training tokens/s · m" in table and "suite re-run · m" in table and "A = A; B = B" in table
 
 
 def test_perf_json_renders_in_the_html_report(tmp_path):

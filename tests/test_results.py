@@ -35,7 +35,7 @@ def test_schema_document_is_generated_from_the_model():
 
 def test_one_schema_version_in_the_package():
     defs = [p for p in (ROOT / "dyag").rglob("*.py") if "SCHEMA_VERSION =" in p.read_text(encoding="utf-8")]
-    assert [p.name for p in defs] == ["results.py"]
+    assert [p.relative_to(ROOT).as_posix() for p in defs] == ["dyag/results/models.py"]
 
 
 @pytest.mark.parametrize("path", BASELINES, ids=lambda p: p.name)

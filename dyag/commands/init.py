@@ -39,7 +39,7 @@ report = "reports/index.html"
 
 def render_section(**values) -> str:
     """The ``[tool.dyag]`` section, its recipe and gates written from :mod:`dyag.settings`' definitions."""
-    from dyag.settings import init_gate_lines, init_recipe_lines
+    from dyag.settings.views import init_gate_lines, init_recipe_lines
 
     return SECTION.format(recipe="\n".join(init_recipe_lines()), gates="\n".join(init_gate_lines()), **values)
 

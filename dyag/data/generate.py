@@ -57,7 +57,7 @@ class GenerateConfig:
         metadata={"help": "output JSONL; with --split, <stem>_train/_val/_test.jsonl and the golden files "
                           "<stem>_test_golden.jsonl (unseen) and <stem>_golden.jsonl (seen, paraphrase) are written beside it"}
     )
-    method: str = field(default="simple", metadata={"recipe": True, "help": "simple (one question per application and field) or augmented (every training phrasing)"})
+    method: str = field(default="simple", metadata={"recipe": True, "values": METHODS, "help": "simple (one question per application and field) or augmented (every training phrasing)"})
     count: int | None = field(default=None, metadata={"recipe": True, "help": "number of examples to make (default: all that the method can make)"})
     seed: int = field(default=42, metadata={"recipe": True, "help": "random seed for sampling, phrasing and splitting"})
     split: bool = field(default=False, metadata={

@@ -1,53 +1,71 @@
 """Golden cases: a question, its reference answer and the facts an answer must contain.
 
+:class:`GoldenCase` is the one type of a golden case: one line of a golden JSONL file, what
+scoring, the metrics and the rules read, and where the scored record of the results
+(:class:`dyag.results.Case`) copies its golden fields from.
+
 >>> case = GoldenCase(id="gidaf-hebergeur-1", question="Qui héberge GIDAF ?",
 ...                   reference="L'hébergeur de GIDAF est Datacenter DSI Orléans.",
 ...                   facts=["Datacenter DSI Orléans"], kb_ids=["gidaf"], tags=["seed"])
 >>> case.to_dict()["facts"]
 ['Datacenter DSI Orléans']
+>>> GoldenCase(id="zorglub", question="Qui héberge ZORGLUB ?", reference="Je ne sais pas.", expect="unknown").split
+'unknown'
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable, Literal, get_args
 
-from dyag.errors import DyagError
+from pydantic import Field, model_validator
+
 from dyag.utils.atomic import atomic_write_jsonl
-from dyag.utils.jsonl import iter_jsonl, require_field, shown
+from dyag.utils.records import Record, Text, read_records
 
-#: Values of ``expect``: ``unknown`` marks a question about something absent from the KB.
-EXPECT_VALUES: tuple[str, ...] = ("unknown",)
+#: ``expect: unknown`` marks a question about something absent from the KB.
+Expect = Literal["unknown"]
 #: What a case measures. ``seen``: a phrasing the adapter was trained on; ``paraphrase``: a held-out
 #: phrasing of a trained fact; ``unseen``: a catalog fact the training set does not contain;
 #: ``unknown``: an application absent from the catalog (the right answer says it does not know);
 #: ``unspecified``: not said (a case with ``expect: unknown`` and no split is ``unknown``).
-SPLITS: tuple[str, ...] = ("seen", "paraphrase", "unseen", "unknown", "unspecified")
+Split = Literal["seen", "paraphrase", "unseen", "unknown", "unspecified"]
+
+#: Values of ``expect``.
+EXPECT_VALUES: tuple[str, ...] = get_args(Expect)
+#: Values of ``split``, in the order tables show them.
+SPLITS: tuple[str, ...] = get_args(Split)
 
 
-@dataclass
-class GoldenCase:
-    """One evaluation question: one line of a golden JSONL file (``golden/seed.jsonl`` holds examples)."""
+class GoldenCase(Record):
+    """One evaluation question: one line of a golden JSONL file (``golden/seed.jsonl`` holds examples).
 
-    id: str
-    question: str
-    reference: str
-    facts: list[str] = field(default_factory=list)
-    kb_ids: list[str] = field(default_factory=list)
-    lang: str = "fr"
-    tags: list[str] = field(default_factory=list)
-    expect: str | None = None
-    split: str = "unspecified"
+    Unknown keys are errors (they are usually typos); strings and list items must not be empty.
+    """
 
-    def __post_init__(self):
-        if self.split == "unspecified" and self.expect == "unknown":
-            self.split = "unknown"
+    id: Text
+    question: Text
+    reference: Text
+    facts: list[Text] = Field(default_factory=list)
+    kb_ids: list[Text] = Field(default_factory=list)
+    lang: Text = "fr"
+    tags: list[Text] = Field(default_factory=list)
+    expect: Expect | None = None
+    split: Split = "unspecified"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unknown_is_a_split(cls, data: Any) -> Any:
+        """The one place of the rule: a case that expects "unknown" and names no split is in ``unknown``."""
+        unspecified = isinstance(data, dict) and data.get("split", "unspecified") == "unspecified"
+        if unspecified and data.get("expect") == "unknown":
+            data = {**data, "split": "unknown"}
+        return data
 
     def to_dict(self) -> dict:
         """The JSON object of one golden line (``expect`` only when set, ``split`` when specified)."""
-        data = asdict(self)
+        data = self.model_dump()
         if data["expect"] is None:
             del data["expect"]
         if data["split"] == "unspecified":
@@ -55,54 +73,9 @@ class GoldenCase:
         return data
 
 
-_KNOWN_KEYS = {f for f in GoldenCase.__dataclass_fields__}
-
-
 def read_golden(path: str | os.PathLike, *, allow_empty: bool = False) -> list[GoldenCase]:
     """Read and validate a golden JSONL file; errors are one line ``<file>:<line>: ...``."""
-    path = Path(path)
-    cases: list[GoldenCase] = []
-    first_line: dict[str, int] = {}
-    for lineno, obj in iter_jsonl(path, what="golden set"):
-        case = golden_case_from_dict(obj, path=path, lineno=lineno)
-        if case.id in first_line:
-            raise DyagError(f"{path}:{lineno}: field 'id': duplicate id {shown(case.id)} (first at line {first_line[case.id]})")
-        first_line[case.id] = lineno
-        cases.append(case)
-    if not cases and not allow_empty:
-        raise DyagError(f"{path}: empty golden set (no JSON lines)")
-    return cases
-
-
-def golden_case_from_dict(obj: dict, *, path: str | os.PathLike = "<golden>", lineno: int = 0) -> GoldenCase:
-    """Validate one golden object; unknown keys are errors (they are usually typos)."""
-    unknown = sorted(set(obj) - _KNOWN_KEYS)
-    if unknown:
-        raise DyagError(f"{path}:{lineno}: unknown field {shown(unknown[0])} (known: {', '.join(sorted(_KNOWN_KEYS))})")
-    values = {name: require_field(path, lineno, obj, name, str) for name in ("id", "question", "reference")}
-    for name in ("facts", "kb_ids", "tags"):
-        values[name] = _string_list(path, lineno, obj, name)
-    if "lang" in obj:
-        values["lang"] = require_field(path, lineno, obj, "lang", str)
-    expect = obj.get("expect")
-    if expect is not None and expect not in EXPECT_VALUES:
-        raise DyagError(f"{path}:{lineno}: field 'expect' must be one of {', '.join(EXPECT_VALUES)} or null, got {expect!r}")
-    values["expect"] = expect
-    split = obj.get("split", "unspecified")
-    if split not in SPLITS:
-        raise DyagError(f"{path}:{lineno}: field 'split' must be one of {', '.join(SPLITS)}, got {split!r}")
-    values["split"] = split
-    return GoldenCase(**values)
-
-
-def _string_list(path, lineno: int, obj: dict, name: str) -> list[str]:
-    if name not in obj:
-        return []
-    value = require_field(path, lineno, obj, name, list, nonempty=False)
-    for item in value:
-        if not isinstance(item, str) or not item.strip():
-            raise DyagError(f"{path}:{lineno}: field '{name}' must be a list of non-empty strings, got item {item!r}")
-    return list(value)
+    return read_records(path, GoldenCase, what="golden set", allow_empty=allow_empty)
 
 
 def write_golden(path: str | os.PathLike, cases: Iterable[GoldenCase]) -> Path:

@@ -1,8 +1,10 @@
 """The knowledge base: one application a line, validated up front.
 
-A record needs ``id``, ``title`` and ``text`` (non-empty strings); ``metadata`` is an
-optional object whose known keys are type-checked (see :data:`METADATA_TYPES`).
-Other keys, at either level, are kept as they are.
+A record (:class:`CatalogRecord`) needs ``id``, ``title`` and ``text`` (non-empty strings, the
+``id`` without surrounding spaces); ``metadata`` is an optional object whose known keys are
+type-checked (:class:`CatalogMetadata`; ``None`` counts as absent). Other keys, at either
+level, are kept as they are. The reader returns each line as the plain dict it was, once
+validated: the catalog's consumers read records as dicts.
 
 >>> records = read_kb(sample_kb_path())
 >>> records[0]["id"]
@@ -14,23 +16,66 @@ from __future__ import annotations
 import os
 from importlib import resources
 from pathlib import Path
+from typing import Annotated, get_origin
 
-from dyag.errors import DyagError
-from dyag.utils.jsonl import iter_jsonl, require_field, shown
+from pydantic import AfterValidator, ConfigDict, StrictInt
+
+from dyag.utils.jsonl import shown
+from dyag.utils.records import Record, Text, allowed_types, read_records
+
+
+def _no_surrounding_spaces(value: str) -> str:
+    if value != value.strip():
+        raise ValueError(f"has leading or trailing spaces: {shown(value)}")
+    return value
+
+
+def _not_empty(value: list) -> list:
+    if not value:
+        raise ValueError("is empty")
+    return value
+
+
+def _not_negative(value: int) -> int:
+    if value < 0:
+        raise ValueError(f"must be >= 0, got {value}")
+    return value
+
+
+class CatalogMetadata(Record):
+    """The known keys of a record's ``metadata`` and their types; other keys are kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+    nom: Text | None = None
+    description: Text | None = None
+    hebergeur: Text | None = None
+    technologies: Annotated[list[Text], AfterValidator(_not_empty)] | None = None
+    domaine: Text | None = None
+    responsable: Text | None = None
+    criticite: Text | None = None
+    utilisateurs: Annotated[StrictInt, AfterValidator(_not_negative)] | None = None
+    version: Text | None = None
+    documentation: Text | None = None
+    sigle: Text | None = None
+
+
+class CatalogRecord(Record):
+    """One application of the catalog: one line of a knowledge-base JSONL file; other keys are kept."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: Annotated[Text, AfterValidator(_no_surrounding_spaces)]
+    title: Text
+    text: Text
+    metadata: CatalogMetadata | None = None
+
 
 #: Known metadata keys and the type each must have (``None`` counts as absent).
 METADATA_TYPES: dict[str, type] = {
-    "nom": str,
-    "description": str,
-    "hebergeur": str,
-    "technologies": list,
-    "domaine": str,
-    "responsable": str,
-    "criticite": str,
-    "utilisateurs": int,
-    "version": str,
-    "documentation": str,
-    "sigle": str,
+    name: get_origin(kind) or kind
+    for name, info in CatalogMetadata.model_fields.items()
+    for kind in allowed_types(info.annotation)[:1]
 }
 
 SAMPLE_KB_NAME = "sample"
@@ -50,54 +95,7 @@ def resolve_kb_path(kb: str | os.PathLike) -> Path:
 
 def read_kb(path: str | os.PathLike) -> list[dict]:
     """Read and validate a knowledge base; every error is one line ``<file>:<line>: ...``."""
-    path = Path(path)
-    records: list[dict] = []
-    first_line: dict[str, int] = {}
-    for lineno, obj in iter_jsonl(path, what="knowledge base"):
-        record = validate_record(path, lineno, obj)
-        rid = record["id"]
-        if rid in first_line:
-            raise DyagError(f"{path}:{lineno}: field 'id': duplicate id {shown(rid)} (first at line {first_line[rid]})")
-        first_line[rid] = lineno
-        records.append(record)
-    if not records:
-        raise DyagError(f"{path}: empty knowledge base (no JSON lines)")
-    return records
-
-
-def validate_record(path: Path, lineno: int, obj: dict) -> dict:
-    """Check one record's required fields and known metadata types; return it unchanged."""
-    for name in ("id", "title", "text"):
-        require_field(path, lineno, obj, name, str)
-    if obj["id"] != obj["id"].strip():
-        raise DyagError(f"{path}:{lineno}: field 'id' has leading or trailing spaces: {shown(obj['id'])}")
-    metadata = obj.get("metadata")
-    if metadata is None:
-        return obj
-    if not isinstance(metadata, dict):
-        raise DyagError(f"{path}:{lineno}: field 'metadata' must be an object, got {type(metadata).__name__}")
-    for key, kind in METADATA_TYPES.items():
-        value = metadata.get(key)
-        if value is not None:
-            _check_metadata_value(path, lineno, key, value, kind)
-    return obj
-
-
-def _check_metadata_value(path: Path, lineno: int, key: str, value, kind: type) -> None:
-    where = f"{path}:{lineno}: field 'metadata.{key}'"
-    if isinstance(value, bool) or not isinstance(value, kind):
-        expected = {str: "a string", list: "a list of strings", int: "an integer"}[kind]
-        raise DyagError(f"{where} must be {expected}, got {type(value).__name__}")
-    if kind is str and not value.strip():
-        raise DyagError(f"{where} is empty")
-    if kind is int and value < 0:
-        raise DyagError(f"{where} must be >= 0, got {value}")
-    if kind is list:
-        if not value:
-            raise DyagError(f"{where} is empty")
-        for item in value:
-            if not isinstance(item, str) or not item.strip():
-                raise DyagError(f"{where} must be a list of non-empty strings, got item {item!r}")
+    return read_records(path, CatalogRecord, what="knowledge base", as_read=True)
 
 
 def app_name(record: dict) -> str:

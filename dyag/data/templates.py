@@ -25,6 +25,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from dyag.data.kb import app_name
+from dyag.utils.stopwords import QUESTION_STOP_WORDS
 
 
 @dataclass(frozen=True)
@@ -223,15 +224,9 @@ FIELD_TEMPLATES: dict[str, FieldTemplates] = {
 FIELDS: tuple[str, ...] = tuple(FIELD_TEMPLATES)
 
 #: Words that carry no meaning of their own in a question (articles, pronouns, interrogatives,
-#: auxiliaries, and "application"), for :func:`content_words`.
-STOP_WORDS = frozenset(
-    """
-    a ai as au aux avec c ce ces cet cette combien comment d dans de des du elle elles en est et etre ete
-    il ils j je l la le les leur leurs m ma me mes moi mon n ne nous on ou par pas peut peux puis pour qu
-    quand que quel quelle quelles quels qui quoi s sa se ses son sont sur t ta te tes toi ton tu un une
-    vous y application applications
-    """.split()
-)
+#: auxiliaries, and "application"), for :func:`content_words`: dyag's one French stop-word list
+#: and "application(s)" (:data:`dyag.utils.stopwords.QUESTION_STOP_WORDS`).
+STOP_WORDS = QUESTION_STOP_WORDS
 
 #: Content words are cut to this many letters: a crude stem, so hébergée/hébergeur/héberge match.
 STEM_LENGTH = 5

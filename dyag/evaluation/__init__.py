@@ -3,8 +3,8 @@
 - :mod:`~dyag.evaluation.textmetrics` / :mod:`~dyag.evaluation.bertscore`: the metric functions.
 - :mod:`~dyag.evaluation.registry`: the metric registry (``@metric``); dyag's own in
   :mod:`~dyag.evaluation.builtin_metrics`.
-- :mod:`~dyag.evaluation.metrics`: the same metrics as offline ``evaluate`` modules.
-- :mod:`~dyag.evaluation.rules`: registered format rules (``@rule``, ``run_rules``).
+- :mod:`~dyag.evaluation.rules`: registered format rules (``@rule``, ``run_rules``), one module per
+  kind of check.
 - :mod:`~dyag.evaluation.quality`: the score out of 10 and its weights.
 - :mod:`~dyag.evaluation.stats`: bootstrap confidence intervals, paired tests.
 - :mod:`~dyag.evaluation.scoring`: ``score_predictions`` -> a :class:`dyag.results.Results`.

@@ -1,12 +1,15 @@
 """Golden cases and the knowledge base as the evaluation layer sees them.
 
-The evaluation functions accept a golden case as a ``dyag.data.golden.GoldenCase``, a
-plain dict, or any object with the same attributes; :func:`as_case` turns each into a
-:class:`CaseView`. :class:`KbIndex` answers "what is the expansion of this acronym?"
-from the ``metadata.sigle`` of knowledge-base records.
+A golden case is a :class:`dyag.data.golden.GoldenCase` everywhere: the evaluation functions
+also accept a plain dict or any object with the same attributes, and :func:`as_case` turns
+each into one, leniently (missing strings are empty, unknown keys are ignored), so that a
+rule can be tried on ``{"id": "q", "kb_ids": ["gidaf"]}``. :class:`KbIndex` answers "what is
+the expansion of this acronym?" from the ``metadata.sigle`` of knowledge-base records.
 
 >>> as_case({"id": "q1", "question": "Qui héberge GIDAF ?", "reference": "..."}).lang
 'fr'
+>>> as_case({"id": "q2", "expect": "unknown"}).split
+'unknown'
 >>> kb = KbIndex([{"id": "gidaf", "title": "GIDAF", "text": "...", "metadata": {"sigle": "Gestion X"}}])
 >>> kb.lookup("gidaf").sigle
 'Gestion X'
@@ -18,43 +21,31 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 
-from dyag.errors import DyagError
+from dyag.data.golden import GoldenCase
+from dyag.utils.records import LENIENT, validate_record
 from dyag.utils.text import strip_accents
 
-
-@dataclass(frozen=True)
-class CaseView:
-    """The fields of a golden case that scoring and rules read."""
-
-    id: str
-    question: str = ""
-    reference: str = ""
-    facts: tuple[str, ...] = ()
-    kb_ids: tuple[str, ...] = ()
-    lang: str = "fr"
-    tags: tuple[str, ...] = ()
-    expect: str | None = None
-    split: str = "unspecified"
+#: The former name of :class:`~dyag.data.golden.GoldenCase` here, still imported by ``dyag.evaluation.rules``.
+CaseView = GoldenCase
 
 
-def as_case(case: Any) -> CaseView:
-    """A :class:`CaseView` from a GoldenCase, a dict or a CaseView (``None`` -> empty case)."""
-    if isinstance(case, CaseView):
+def as_case(case: Any) -> GoldenCase:
+    """A :class:`GoldenCase` from a GoldenCase, a dict or an object with its attributes (``None``: an empty case).
+
+    Lenient: absent or null fields take their defaults (``""`` for ``id``, ``question`` and
+    ``reference``), keys that are not fields are ignored, strings may be empty; a value of the
+    wrong type is a one-line ``DyagError``.
+    """
+    if isinstance(case, GoldenCase):
         return case
     if case is None:
-        return CaseView(id="")
-    get = case.get if isinstance(case, Mapping) else lambda k, d=None: getattr(case, k, d)
-    return CaseView(
-        id=str(get("id", "")),
-        question=get("question", "") or "",
-        reference=get("reference", "") or "",
-        facts=tuple(get("facts", ()) or ()),
-        kb_ids=tuple(get("kb_ids", ()) or ()),
-        lang=get("lang", "fr") or "fr",
-        tags=tuple(get("tags", ()) or ()),
-        expect=get("expect", None),
-        split=get("split", None) or ("unknown" if get("expect", None) == "unknown" else "unspecified"),
-    )
+        case = {}
+    get = case.get if isinstance(case, Mapping) else lambda name, default=None: getattr(case, name, default)
+    data = {name: value for name in GoldenCase.model_fields if (value := get(name, None)) not in (None, "")}
+    data["id"] = str(data.get("id", ""))
+    data.setdefault("question", "")
+    data.setdefault("reference", "")
+    return validate_record(data, GoldenCase, where="golden case", context=LENIENT)
 
 
 def acronym_key(name: str) -> str:

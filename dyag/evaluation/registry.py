@@ -69,6 +69,10 @@ _ORDER: list[str] = []  # column order: the terminal table's and the report's
 
 def _register(family: Metric) -> None:
     _ensure_builtins()
+    _add(family)
+
+
+def _add(family: Metric) -> None:
     taken = [c.name for c in family.columns if c.name in _COLUMNS and _owner(c.name) != family.name]
     if taken:
         raise DyagError(f"metric column(s) {', '.join(taken)} already registered")
@@ -153,11 +157,23 @@ def tolerances() -> dict[str, float]:
     return {**{c.name: c.tolerance for c in columns()}, "rule:*": RULE_TOLERANCE, "*": OTHER_TOLERANCE}
 
 
-_BUILTINS_LOADED: list[bool] = []
+_builtins_loaded = False
 
 
 def _ensure_builtins() -> None:
-    """dyag's own metrics register first (so they lead the table), on first use of the registry."""
-    if not _BUILTINS_LOADED:
-        _BUILTINS_LOADED.append(True)
-        import dyag.evaluation.builtin_metrics  # noqa: F401  (registers score, bleu, rouge, ...)
+    """Register dyag's own metrics (:data:`dyag.evaluation.builtin_metrics.BUILTINS`) on first use of
+    the registry, before any other (so they lead the table).
+
+    The one place the registry reads that module, and it is read here, when used: the module imports
+    this one's classes and registers nothing itself, so neither can find the other half-imported. When
+    the import or a registration fails, the error is raised and the next use tries again (a family
+    registered twice replaces itself).
+    """
+    global _builtins_loaded
+    if _builtins_loaded:
+        return
+    from dyag.evaluation.builtin_metrics import BUILTINS
+
+    for family in BUILTINS:
+        _add(family)
+    _builtins_loaded = True

@@ -7,9 +7,9 @@ system, unless ``allow_missing`` records the gaps in ``results.missing``. The me
 the registry's (:mod:`dyag.evaluation.registry`): a registered metric is computed here
 with no other edit.
 
->>> from dyag.evaluation.cases import CaseView
->>> golden = [CaseView(id="q1", question="Qui héberge GIDAF ?", reference="GIDAF est hébergée à Lyon.",
-...                    facts=("Lyon",))]
+>>> from dyag.data.golden import GoldenCase
+>>> golden = [GoldenCase(id="q1", question="Qui héberge GIDAF ?", reference="GIDAF est hébergée à Lyon.",
+...                      facts=["Lyon"])]
 >>> preds = [{"id": "q1", "system": "m/base", "answer": "GIDAF est hébergée à Lyon."}]
 >>> results = score_predictions(preds, golden, bertscore=False, progress=False)
 >>> results.aggregates["m/base"]["fact_recall"].mean, results.cases[0].score
@@ -23,63 +23,56 @@ import os
 import platform
 from typing import Any, Iterable, Mapping, Sequence
 
+from pydantic import ConfigDict, Field, StrictStr
+
+from dyag.data.golden import GoldenCase
 from dyag.errors import DyagError
 from dyag.evaluation import registry, stats
-from dyag.evaluation.cases import CaseView, KbIndex, as_case, as_kb_index
+from dyag.evaluation.cases import KbIndex, as_kb_index
 from dyag.evaluation.quality import quality_config, quality_score
 from dyag.evaluation.rules import RuleContext, SystemAnswers, resolve_rules, run_rules
 from dyag.evaluation.textmetrics import bleu_from_stats
-from dyag.results import SPLIT_ORDER, Results, Run
-from dyag.utils.jsonl import iter_jsonl, require_field
+from dyag.results import SPLIT_ORDER, Case, Results, Run
+from dyag.utils.jsonl import shown
+from dyag.utils.records import Record, Text, read_records, validate_records
 
 _ROUND = 6
+#: The fields a scored case (:class:`dyag.results.Case`) copies from its golden case.
+_GOLDEN_FIELDS = {name for name in Case.model_fields if name in GoldenCase.model_fields}
 
 
 # --- predictions -------------------------------------------------------------------------------
 
 
-def read_predictions(path: str | os.PathLike) -> list[dict]:
-    """Predictions ``{"id", "system", "answer", "meta"?}`` from a JSONL file, validated.
+class Prediction(Record):
+    """One answer to one golden question: one line of a predictions file (``dyag score --predictions``).
+
+    ``id`` is the golden case's; an empty ``answer`` is valid (the ``not_empty`` rule judges it);
+    ``meta`` holds what the generator measured (``retrieved``, ``tokens``, ``latency_s``...).
+    Keys other than these four are ignored (predictions may come from any service).
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: Text
+    system: Text
+    answer: StrictStr
+    meta: dict[str, Any] = Field(default_factory=dict)
+
+    def record_key(self) -> tuple[str, str]:
+        return self.id, self.system
+
+    def duplicate(self, first: str) -> str:
+        return f"duplicate prediction for id {shown(self.id)}, system {shown(self.system)} (first at {first})"
+
+
+def read_predictions(path: str | os.PathLike) -> list[Prediction]:
+    """The predictions of a JSONL file, validated.
 
     Errors name the file and line: a missing field, a non-string answer, a duplicate
-    ``(id, system)`` pair. An empty answer is valid (the ``not_empty`` rule judges it).
+    ``(id, system)`` pair.
     """
-    rows, seen = [], {}
-    for lineno, obj in iter_jsonl(path, what="predictions file"):
-        pred_id = require_field(path, lineno, obj, "id", str)
-        system = require_field(path, lineno, obj, "system", str)
-        require_field(path, lineno, obj, "answer", str, nonempty=False)
-        if "meta" in obj and not isinstance(obj["meta"], dict):
-            raise DyagError(f"{path}:{lineno}: field 'meta' must be an object, got {type(obj['meta']).__name__}")
-        key = (pred_id, system)
-        if key in seen:
-            raise DyagError(f"{path}:{lineno}: duplicate prediction for id {pred_id!r}, system {system!r} "
-                            f"(first on line {seen[key]})")
-        seen[key] = lineno
-        rows.append(obj)
-    if not rows:
-        raise DyagError(f"{path}: empty predictions file (no JSON lines)")
-    return rows
-
-
-def _check_predictions(predictions: Sequence[Mapping]) -> list[dict]:
-    seen = set()
-    out = []
-    for i, p in enumerate(predictions):
-        where = f"prediction #{i + 1}"
-        if not isinstance(p, Mapping):
-            raise DyagError(f"{where}: expected an object, got {type(p).__name__}")
-        for field in ("id", "system", "answer"):
-            if not isinstance(p.get(field), str) or (field != "answer" and not p[field].strip()):
-                raise DyagError(f"{where}: field '{field}' must be a{' non-empty' if field != 'answer' else ''} string")
-        if p.get("meta") is not None and not isinstance(p["meta"], Mapping):
-            raise DyagError(f"{where}: field 'meta' must be an object, got {type(p['meta']).__name__}")
-        key = (p["id"], p["system"])
-        if key in seen:
-            raise DyagError(f"{where}: duplicate prediction for id {p['id']!r}, system {p['system']!r}")
-        seen.add(key)
-        out.append({"id": p["id"], "system": p["system"], "answer": p["answer"], "meta": dict(p.get("meta") or {})})
-    return out
+    return read_records(path, Prediction, what="predictions file")
 
 
 def _name_ids(ids: Sequence[str], limit: int = 8) -> str:
@@ -87,17 +80,17 @@ def _name_ids(ids: Sequence[str], limit: int = 8) -> str:
     return shown + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
 
 
-def _match(predictions: list[dict], golden: dict[str, CaseView], allow_missing: bool,
+def _match(predictions: list[Prediction], golden: dict[str, GoldenCase], allow_missing: bool,
            sources: tuple[str, str]) -> tuple[dict, dict]:
     """Group predictions by system in golden order; report ids that do not line up."""
     preds_src, golden_src = sources
-    by_system: dict[str, dict[str, dict]] = {}
+    by_system: dict[str, dict[str, Prediction]] = {}
     unknown = []
     for p in predictions:
-        if p["id"] not in golden:
-            unknown.append({"id": p["id"], "system": p["system"]})
+        if p.id not in golden:
+            unknown.append({"id": p.id, "system": p.system})
             continue
-        by_system.setdefault(p["system"], {})[p["id"]] = p
+        by_system.setdefault(p.system, {})[p.id] = p
     if not by_system and not unknown:
         raise DyagError("no predictions to score")
     unanswered = {s: [cid for cid in golden if cid not in preds] for s, preds in by_system.items()}
@@ -124,7 +117,7 @@ def _round(value):
     return round(float(value), _ROUND) if isinstance(value, float) else value
 
 
-def _answer_metrics(answer: str, case: CaseView, families: Sequence[registry.Metric]) -> dict:
+def _answer_metrics(answer: str, case: GoldenCase, families: Sequence[registry.Metric]) -> dict:
     """The per-answer families' values for one answer, by column."""
     out: dict[str, Any] = {}
     for family in families:
@@ -135,7 +128,7 @@ def _answer_metrics(answer: str, case: CaseView, families: Sequence[registry.Met
     return out
 
 
-def _batched_metrics(families, answers: list[str], cases: list[CaseView], options: dict) -> tuple[list[dict], dict]:
+def _batched_metrics(families, answers: list[str], cases: list[GoldenCase], options: dict) -> tuple[list[dict], dict]:
     """The batched families (BERTScore) over every answer at once; ``{family: info}`` for ``run.scoring``."""
     rows: list[dict] = [{} for _ in answers]
     info = {}
@@ -254,8 +247,8 @@ def _versions() -> dict:
 
 
 def score_predictions(
-    predictions: Sequence[Mapping],
-    golden_cases: Iterable[Any],
+    predictions: Sequence[Prediction | Mapping],
+    golden_cases: Iterable[GoldenCase | Mapping],
     kb: Iterable[Mapping] | KbIndex | None = None,
     *,
     metrics: Sequence[str] | None = None,
@@ -274,7 +267,10 @@ def score_predictions(
     cache_dir: str | None = None,
     cache: bool = True,
 ) -> Results:
-    """Score predictions (dicts) against golden cases; return the whole :class:`Results`.
+    """Score predictions against golden cases; return the whole :class:`Results`.
+
+    Predictions and golden cases are :class:`Prediction` and :class:`GoldenCase` models or
+    dicts of their fields, validated here (a bad one is a one-line ``DyagError``).
 
     ``metrics``: registered metric families (``None``: the registry's defaults);
     ``bertscore=False`` drops BERTScore (no encoder is loaded). ``rules``: rule names, or
@@ -286,53 +282,46 @@ def score_predictions(
     ``$DYAG_HOME/metrics``) by answer, reference and scorer; ``cache=False`` recomputes them.
     """
     families = [f for f in registry.families(metrics) if bertscore or f.name != "bertscore"]
-    golden = {}
-    for raw in golden_cases:
-        case = as_case(raw)
-        if case.id in golden:
-            raise DyagError(f"duplicate golden id {case.id!r}")
-        golden[case.id] = case
+    golden = {case.id: case for case in validate_records(golden_cases, GoldenCase, what="golden case")}
     if not golden:
         raise DyagError("no golden cases")
     kb_index = as_kb_index(kb)
     rule_setup = resolve_rules(list(rules) if rules is not None else None,
                                rules if isinstance(rules, Mapping) else None)
     qconfig = quality_config(quality)
-    by_system, missing = _match(_check_predictions(predictions), golden, allow_missing, sources)
+    by_system, missing = _match(validate_records(predictions, Prediction, what="prediction"), golden,
+                                allow_missing, sources)
 
-    flat = [(system, p, golden[p["id"]]) for system, preds in by_system.items() for p in preds]
+    flat = [(system, p, golden[p.id]) for system, preds in by_system.items() for p in preds]
     from dyag.evaluation.bertscore import metric_cache
 
     options = {"bertscore_model": bertscore_model, "bertscore_layers": bertscore_layers, "progress": progress,
                "cache": metric_cache(cache_dir, enabled=cache)}
-    batched, info = _batched_metrics(families, [p["answer"] for _, p, _ in flat], [c for _, _, c in flat], options)
+    batched, info = _batched_metrics(families, [p.answer for _, p, _ in flat], [c for _, _, c in flat], options)
     encoder = info.get("bertscore")
 
     from tqdm.auto import tqdm
 
-    contexts = {s: SystemAnswers([(p["id"], p["answer"], golden[p["id"]].kb_ids) for p in preds], kb_index)
+    contexts = {s: SystemAnswers([(p.id, p.answer, golden[p.id].kb_ids) for p in preds], kb_index)
                 for s, preds in by_system.items()}
     positions: dict[str, int] = {}
     cases_out = []
     for (system, pred, case), extra in zip(tqdm(flat, desc="scoring", unit="answer", disable=not progress or None), batched):
         position = positions.get(system, 0)
         positions[system] = position + 1
-        answer = pred["answer"]
+        answer, meta = pred.answer, dict(pred.meta)
         values = {**_answer_metrics(answer, case, families), **extra}
-        context = RuleContext(meta=pred["meta"], kb=kb_index, answers=contexts[system], position=position)
+        context = RuleContext(meta=meta, kb=kb_index, answers=contexts[system], position=position)
         rule_results = run_rules(answer, case, context, resolved=rule_setup)
         cases_out.append({
-            "id": case.id, "system": system, "question": case.question, "reference": case.reference,
-            "answer": answer, "facts": list(case.facts), "tags": list(case.tags), "expect": case.expect,
-            "split": case.split,
-            "meta": pred["meta"],
+            **case.model_dump(include=_GOLDEN_FIELDS), "system": system, "answer": answer, "meta": meta,
             "metrics": {k: _round(v) for k, v in values.items()},
             "rules": rule_results,
             "score": quality_score(values, rule_results, encoder=encoder and encoder["name"], config=qconfig),
         })
     corpus = None
     if any(f.name == "bleu" for f in families):
-        corpus = {s: [(p["answer"], golden[p["id"]].reference) for p in preds] for s, preds in by_system.items()}
+        corpus = {s: [(p.answer, golden[p.id].reference) for p in preds] for s, preds in by_system.items()}
 
     from dyag.utils.device import machine_info
 

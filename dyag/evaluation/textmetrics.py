@@ -1,6 +1,6 @@
 """Plain functions behind the metric modules: BLEU, ROUGE, fact recall, exact match.
 
-The ``evaluate`` modules in :mod:`dyag.evaluation.metrics` and the scorer share these,
+The ``evaluate`` modules (``evaluate_metrics/``, beside the package) and the scorer share these,
 so a figure is computed one way only. They are thin wrappers over sacrebleu and
 rouge-score; only the ROUGE tokenizer is dyag's (rouge-score's default drops every
 non-ASCII letter, turning "hébergée" into "h berg e").

@@ -1,9 +1,10 @@
 """Content-keyed JSON caches: one small file per key, written atomically.
 
-:class:`KeyedCache` is the store (``<root>/<key[:2]>/<key>.json``); :class:`GenerationCache`
-keys it by (model identity, adapter hash, conversation, decoding). Files are named by their
-content key, so concurrent pytest-xdist workers share a cache without locks: the worst
-case is two workers computing the same value once each.
+:class:`KeyedCache` keeps JSON objects as records of a :class:`dyag.utils.store.Store`
+(``<root>/<key[:2]>/<key>.json``, each naming its key); :class:`GenerationCache` keys it by
+(model identity, adapter hash, conversation, decoding). Records are named by their content
+key, so concurrent pytest-xdist workers share a cache without locks: the worst case is two
+workers computing the same value once each.
 
 >>> import tempfile
 >>> store = KeyedCache(Path(tempfile.mkdtemp()))
@@ -13,12 +14,12 @@ case is two workers computing the same value once each.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from dyag.utils.atomic import atomic_write_json, sha256_json
+from dyag.utils.atomic import sha256_json
 from dyag.utils.paths import cache_dir
+from dyag.utils.store import Store
 
 
 @dataclass
@@ -27,22 +28,17 @@ class KeyedCache:
 
     root: Path
     enabled: bool = True
+    store: Store = field(init=False, repr=False, compare=False)
 
-    def _path(self, key: str) -> Path:
-        return self.root / key[:2] / f"{key}.json"
+    def __post_init__(self) -> None:
+        self.store = Store(self.root, name="keyed cache")
 
     def get(self, key: str) -> dict | None:
-        if not self.enabled:
-            return None
-        try:
-            entry = json.loads(self._path(key).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return entry if isinstance(entry, dict) and entry.get("key") == key else None
+        return self.store.get_record(key) if self.enabled else None
 
     def put(self, key: str, value: dict) -> None:
         if self.enabled:
-            atomic_write_json(self._path(key), {"key": key, **value}, indent=None)
+            self.store.put_record(key, value)
 
 
 @dataclass

@@ -2,17 +2,22 @@
 
 ``gguf-package`` models (a GGUF file shipped in a PyPI package) are dequantized
 with transformers and saved as safetensors; ``tiny-random`` is initialised from
-a config with a fixed seed. Each build is written to a temporary directory and
-moved into ``cache_dir("models")/safe_name(name)`` in one step, with its manifest
-``dyag-model.json`` written last: a directory without a valid manifest is never
-taken as complete and is rebuilt. A file lock makes concurrent processes build
-once. Later checks are cheap (package version and file size, no re-hashing).
+a config with a fixed seed. Each model is one entry of the models' store
+(:class:`dyag.utils.store.Store`), ``cache_dir("models")/safe_name(name)``: built in a
+temporary directory under a file lock (concurrent processes build once) and moved into
+place whole, its manifest ``dyag-model.json`` written last; a directory without a valid
+manifest, or built from another source, is never taken as complete and is rebuilt.
+The entry is addressed by the model's name, not by a hash of its source, so that a
+package upgrade replaces the model instead of keeping every version; the source
+fingerprint in the manifest is checked on every resolve. Those checks are cheap (package
+version, file sizes; no re-hashing).
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import importlib
 import importlib.metadata
 import importlib.util
@@ -26,9 +31,10 @@ from typing import Any, Callable
 from dyag.errors import DyagError
 from dyag.models.registry import ModelSpec, get_model_spec
 from dyag.models.turns import end_of_turn_ids
-from dyag.utils.atomic import atomic_dir, atomic_write_json, sha256_file
+from dyag.utils.atomic import sha256_file
 from dyag.utils.jsonl import read_json_object
 from dyag.utils.paths import cache_dir, safe_name
+from dyag.utils.store import Store
 
 MANIFEST = "dyag-model.json"
 MANIFEST_FORMAT = 1
@@ -49,13 +55,18 @@ SMOLLM2_TOKENIZER = "smollm2:135m#tokenizer"  # cache entry holding only the Smo
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "chat_template.jinja")
 
 
+def model_store() -> Store:
+    """The store of materialized models, ``cache_dir("models")`` (read at each call: ``$DYAG_HOME`` may change)."""
+    return Store(cache_dir("models"), name="model cache", manifest=MANIFEST, verify="size", lock_timeout=LOCK_TIMEOUT_S)
+
+
 def model_cache_dir(name: str) -> Path:
     """Where the materialized model ``name`` lives; never outside ``cache_dir("models")``.
 
     >>> model_cache_dir("qwen2.5:1.5b").name
     'qwen2.5_1.5b-46a7fdad'
     """
-    return cache_dir("models") / safe_name(name)
+    return model_store().path(safe_name(name))
 
 
 def read_manifest(model_dir: Path) -> dict[str, Any] | None:
@@ -91,26 +102,29 @@ def source_fingerprint(spec: ModelSpec) -> dict[str, Any] | None:
     raise ValueError(f"{spec.name}: source {spec.source!r} is not materialized")
 
 
-def complete_manifest(model_dir: Path, spec_name: str, fingerprint: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The manifest if ``model_dir`` is a complete build of ``spec_name`` from ``fingerprint``.
+def build_problem(model_dir: Path, manifest: dict[str, Any], *, name: str, fingerprint: dict[str, Any] | None,
+                  weights: bool = True) -> str | None:
+    """None if ``model_dir`` (a store entry, its files already checked) is a build of ``name`` from
+    ``fingerprint`` with the files a model (``weights``) or a tokenizer needs, else what is wrong.
 
     With ``fingerprint`` None (source package not installed) any complete build is taken.
     """
-    manifest = read_manifest(model_dir)
-    if not manifest or manifest.get("format") != MANIFEST_FORMAT or manifest.get("name") != spec_name:
-        return None
+    if manifest.get("format") != MANIFEST_FORMAT or manifest.get("name") != name:
+        return f"not a format-{MANIFEST_FORMAT} build of {name}"
     if fingerprint is not None and manifest.get("source_fingerprint") != json.loads(json.dumps(fingerprint)):
-        return None
-    if not (model_dir / "config.json").is_file() or not has_weights(model_dir):
-        return None
-    return manifest
+        return "built from another source"
+    if weights and (not (model_dir / "config.json").is_file() or not has_weights(model_dir)):
+        return "no config.json or weights"
+    if not weights and not (model_dir / "tokenizer.json").is_file():
+        return "no tokenizer.json"
+    return None
 
 
 def cached_build(spec: ModelSpec) -> tuple[Path, dict[str, Any]] | None:
     """The complete cached build of ``spec`` if there is one; builds nothing."""
-    target = model_cache_dir(spec.name)
-    manifest = complete_manifest(target, spec.name, source_fingerprint(spec))
-    return (target, manifest) if manifest else None
+    valid = functools.partial(build_problem, name=spec.name, fingerprint=source_fingerprint(spec))
+    entry = model_store().get(safe_name(spec.name), valid)
+    return (entry.path, entry.manifest) if entry else None
 
 
 def materialize(spec: ModelSpec) -> tuple[Path, dict[str, Any]]:
@@ -125,38 +139,31 @@ def materialize(spec: ModelSpec) -> tuple[Path, dict[str, Any]]:
 def _materialize(
     name: str, spec: ModelSpec, build: Callable[[ModelSpec, Path], dict[str, Any]], *, weights: bool
 ) -> tuple[Path, dict[str, Any]]:
-    import filelock
-
-    target = model_cache_dir(name)
+    store, key = model_store(), safe_name(name)
     fingerprint = source_fingerprint(spec)
-    check = complete_manifest if weights else _complete_tokenizer_manifest
-    manifest = check(target, name, fingerprint)
-    if manifest:
-        return target, manifest
+    valid = functools.partial(build_problem, name=name, fingerprint=fingerprint, weights=weights)
+    entry = store.get(key, valid)
+    if entry:
+        return entry.path, entry.manifest
     if fingerprint is None:
         raise DyagError(f"{spec.name}: {_missing_package_reason(spec)}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with filelock.FileLock(f"{target}.lock", timeout=LOCK_TIMEOUT_S):
-            manifest = check(target, name, fingerprint)  # another process may have built it meanwhile
-            if manifest:
-                return target, manifest
-            _remove_stale_partials(target)
-            from dyag.progress import phase  # a line when a session or command made a reporter current
 
-            shown = phase("materialize", name, detail=f"from {spec.package} {fingerprint.get('version')}"
-                          if spec.package else f"{spec.source} weights") if weights else contextlib.nullcontext()
-            started = time.monotonic()
-            with shown, atomic_dir(target) as tmp:
-                details = build(spec, tmp)
-                manifest = _manifest(name, spec, fingerprint, details, time.monotonic() - started)
-                atomic_write_json(tmp / MANIFEST, manifest)  # last: marks the build complete
-    except filelock.Timeout as exc:
-        raise DyagError(f"{name}: another process has held {target}.lock for {LOCK_TIMEOUT_S} s") from exc
-    return target, manifest
+    def build_entry(tmp: Path) -> dict[str, Any]:
+        from dyag.progress import phase  # a line when a session or command made a reporter current
+
+        shown = phase("materialize", name, detail=f"from {spec.package} {fingerprint.get('version')}"
+                      if spec.package else f"{spec.source} weights") if weights else contextlib.nullcontext()
+        started = time.monotonic()
+        with shown:
+            details = build(spec, tmp)
+        return _manifest(name, spec, fingerprint, details, time.monotonic() - started)
+
+    entry = store.get_or_build(key, build_entry, what=name, valid=valid)
+    return entry.path, entry.manifest
 
 
 def _manifest(name: str, spec: ModelSpec, fingerprint: dict, details: dict, seconds: float) -> dict[str, Any]:
+    """The model's own manifest fields (the store adds key, created and files)."""
     import torch
     import transformers
 
@@ -168,15 +175,8 @@ def _manifest(name: str, spec: ModelSpec, fingerprint: dict, details: dict, seco
         **details,
         "transformers": transformers.__version__,
         "torch": torch.__version__,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "build_seconds": round(seconds, 2),
     }
-
-
-def _remove_stale_partials(target: Path) -> None:
-    """Remove temporary build dirs left by a killed process (we hold the lock)."""
-    for leftover in target.parent.glob(f".{target.name}.*.partial"):
-        shutil.rmtree(leftover, ignore_errors=True)
 
 
 def notice(message: str) -> None:
@@ -348,15 +348,6 @@ def smollm2_tokenizer_dir() -> Path:
     spec = get_model_spec("smollm2:135m")
     target, _ = _materialize(SMOLLM2_TOKENIZER, spec, _build_smollm2_tokenizer, weights=False)
     return target
-
-
-def _complete_tokenizer_manifest(model_dir: Path, name: str, fingerprint: dict | None) -> dict[str, Any] | None:
-    manifest = read_manifest(model_dir)
-    if not manifest or manifest.get("format") != MANIFEST_FORMAT or manifest.get("name") != name:
-        return None
-    if fingerprint is not None and manifest.get("source_fingerprint") != json.loads(json.dumps(fingerprint)):
-        return None
-    return manifest if (model_dir / "tokenizer.json").is_file() else None
 
 
 # Tokenizer files already built in this process, by source fingerprint: a process that

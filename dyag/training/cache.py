@@ -1,30 +1,30 @@
 """Adapter cache: one verified directory per (base model, data, hyperparameters, versions).
 
-Layout under ``$DYAG_HOME/adapters`` (or ``cache_dir``)::
+The adapters' store (:class:`dyag.utils.store.Store`) under ``$DYAG_HOME/adapters`` (or ``cache_dir``)::
 
     <key>/final/          standard peft adapter + tokenizer
-    <key>/run.json        manifest; ``adapter_sha256`` verifies the weights
+    <key>/run.json        manifest, written last: the run's record, and the size and sha256 of every file
     <key>.lock            file lock: two processes training one key train it once
     <key>.work/           trainer checkpoints of an unfinished run (resumable)
 
-An entry exists only once its directory was moved into place whole
-(:func:`dyag.utils.atomic.atomic_dir`), and it is used only if its manifest
-parses and its weights still hash to the recorded value.
+An entry exists only once its directory was moved into place whole, and it is used only if
+its manifest parses and every file (the weights included) still hashes to the recorded value;
+a corrupt entry is retrained, with a warning.
 """
 
 from __future__ import annotations
 
-import json
 import shutil
-import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Callable
 
-from dyag.utils.atomic import sha256_file, sha256_json
+from dyag.utils.atomic import sha256_json
 from dyag.utils.paths import cache_dir
-from dyag.utils.warnings import DyagWarning
+from dyag.utils.store import Entry, Store
 
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
+MANIFEST = "run.json"
 
 
 def library_versions() -> dict[str, str]:
@@ -58,46 +58,43 @@ def adapter_cache_key(
 @dataclass
 class AdapterCache:
     root: Path
+    store: Store = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.store = Store(self.root, name="adapter cache", manifest=MANIFEST, verify="sha256", warn_rebuilds=True)
 
     @classmethod
     def at(cls, path: str | None = None) -> "AdapterCache":
         return cls(Path(path) if path else cache_dir("adapters"))
 
     def entry(self, key: str) -> Path:
-        return self.root / key
+        return self.store.path(key)
 
     def workdir(self, key: str) -> Path:
         return self.root / f"{key}.work"
 
-    def lock(self, key: str):
-        from filelock import FileLock
-
-        self.root.mkdir(parents=True, exist_ok=True)
-        return FileLock(str(self.root / f"{key}.lock"))
-
     def get(self, key: str) -> Path | None:
-        """The verified entry for ``key``, or None. A corrupt entry is removed with a warning."""
-        path = self.entry(key)
-        if not path.exists():
-            return None
-        problem = verify_adapter_dir(path)
-        if problem is None:
-            return path
-        warnings.warn(f"adapter cache entry {path} is corrupt ({problem}); rebuilding it", DyagWarning, stacklevel=2)
-        shutil.rmtree(path, ignore_errors=True)
-        return None
+        """The verified entry for ``key``, or None."""
+        entry = self.store.get(key, verify_adapter_dir)
+        return entry.path if entry else None
+
+    def get_or_train(self, key: str, train: Callable[[Path], dict[str, Any]], *, what: str = "adapter",
+                     retrain: bool = False) -> Entry:
+        """The verified entry for ``key``, trained once by ``train(tmp_dir)`` (which writes ``final/``
+        and returns the manifest's fields) when there is none, or always with ``retrain``.
+        A corrupt entry is retrained with a :class:`~dyag.utils.warnings.DyagWarning`."""
+        entry = self.store.get_or_build(key, train, what=what, valid=verify_adapter_dir, rebuild=retrain)
+        if entry.built:  # its checkpoints are no longer needed to resume
+            shutil.rmtree(self.workdir(key), ignore_errors=True)
+        return entry
 
 
-def verify_adapter_dir(path: Path) -> str | None:
-    """None if ``path`` holds a complete adapter output, else what is wrong."""
-    manifest_path = path / "run.json"
-    weights = path / "final" / ADAPTER_WEIGHTS
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return "missing or unreadable run.json"
-    if not weights.is_file():
-        return f"missing final/{ADAPTER_WEIGHTS}"
-    if manifest.get("adapter_sha256") != sha256_file(weights):
+def verify_adapter_dir(path: Path, manifest: dict[str, Any]) -> str | None:
+    """None if the store entry ``path`` (its files already checked against ``manifest``) holds a
+    complete adapter, else what is wrong."""
+    weights = f"final/{ADAPTER_WEIGHTS}"
+    if not (path / weights).is_file():
+        return f"missing {weights}"
+    if manifest.get("adapter_sha256") != manifest["files"].get(weights, {}).get("sha256"):
         return "adapter weights do not match the manifest's sha256"
     return None

@@ -53,7 +53,7 @@ class FinetuneConfig:
     )
     precision: str = field(
         default="auto",
-        metadata={"recipe": True, "help": "auto | fp32 | bf16 (bf16 frozen weights and autocast, fp32 LoRA weights) | "
+        metadata={"recipe": True, "values": PRECISIONS, "help": "auto | fp32 | bf16 (bf16 frozen weights and autocast, fp32 LoRA weights) | "
                           "bf16-mixed (fp32 weights, bf16 autocast) | fp16 (GPU only); auto: bf16 on GPUs "
                           "that have it (else fp16) and on CPUs with bf16 instructions, else fp32"},
     )

@@ -20,11 +20,9 @@ from pathlib import Path
 
 from dyag.data.training_set import messages_to_prompt_completion, read_training_set
 from dyag.errors import DyagError
-from dyag.training.cache import ADAPTER_WEIGHTS, AdapterCache, adapter_cache_key, library_versions
+from dyag.training.cache import ADAPTER_WEIGHTS, MANIFEST, AdapterCache, adapter_cache_key, library_versions
 from dyag.training.config import FinetuneConfig
-from dyag.utils.atomic import atomic_dir, atomic_write_json, sha256_file
-
-MANIFEST = "run.json"
+from dyag.utils.atomic import atomic_dir, sha256_file
 
 #: the numerics dyag chooses for CPU training beyond the hyperparameters (each trains another adapter,
 #: so they are part of the adapter cache key): the LM head projects the labelled positions only
@@ -85,30 +83,28 @@ def finetune(config: FinetuneConfig, *, progress: bool = True) -> FinetuneResult
     key = adapter_cache_key(resolved.identity, dataset_sha, eval_sha, hyperparameters, versions, device_id)
     cache = AdapterCache.at(config.cache_dir)
 
-    entry = None if config.no_cache else cache.get(key)
-    hit = entry is not None
-    if entry is None:
-        with cache.lock(key):
-            entry = None if config.no_cache else cache.get(key)  # another process may have trained it meanwhile
-            hit = entry is not None
-            if entry is None:
-                context = {
-                    "dataset": {"path": str(config.dataset), "sha256": dataset_sha, "n": len(train_rows)},
-                    "eval_dataset": {"path": str(config.eval_dataset), "sha256": eval_sha, "n": len(eval_rows)}
-                    if eval_rows
-                    else None,
-                    "versions": versions,
-                    "hyperparameters": hyperparameters,
-                    "cache_key": key,
-                }
-                from dyag.progress import phase  # a line when a session or command made a reporter current
+    def train(tmp: Path) -> dict:
+        """Train into the cache entry's temporary directory ``tmp``; the run's manifest fields."""
+        context = {
+            "dataset": {"path": str(config.dataset), "sha256": dataset_sha, "n": len(train_rows)},
+            "eval_dataset": {"path": str(config.eval_dataset), "sha256": eval_sha, "n": len(eval_rows)}
+            if eval_rows
+            else None,
+            "versions": versions,
+            "hyperparameters": hyperparameters,
+            "cache_key": key,
+        }
+        from dyag.progress import phase  # a line when a session or command made a reporter current
 
-                size = f"{len(train_rows)} examples, {config.epochs:g} epochs"
-                with phase("train", resolved.spec.name, detail=f"{size}, {precision}",
-                           size=f"{size}, batch {config.batch_size}, max steps {config.max_steps}",
-                           env=environment_key(device.device, precision, kernel_cpu_flags())):
-                    entry = _train_into_cache(config, resolved, device, train_rows, eval_rows, cache, key, context,
-                                              progress, precision=precision)
+        size = f"{len(train_rows)} examples, {config.epochs:g} epochs"
+        with phase("train", resolved.spec.name, detail=f"{size}, {precision}",
+                   size=f"{size}, batch {config.batch_size}, max steps {config.max_steps}",
+                   env=environment_key(device.device, precision, kernel_cpu_flags())):
+            return _train_into(tmp, config, resolved, device, train_rows, eval_rows, cache.workdir(key), context,
+                               progress, precision=precision)
+
+    cached = cache.get_or_train(key, train, what=f"LoRA adapter of {resolved.spec.name}", retrain=config.no_cache)
+    entry, hit = cached.path, not cached.built
     manifest = _publish(entry, output)
     return FinetuneResult(output, output / "final", manifest, hit, key, time.perf_counter() - start)
 
@@ -265,13 +261,14 @@ def _end_of_turn_token(tokenizer, spec) -> str:
     return getattr(spec, "end_of_turn", None) or tokenizer.eos_token
 
 
-def _train_into_cache(config, resolved, device, train_rows, eval_rows, cache: AdapterCache, key, context, progress,
-                      *, precision: str):
+def _train_into(tmp: Path, config, resolved, device, train_rows, eval_rows, workdir: Path, context, progress,
+                *, precision: str) -> dict:
+    """Train, save the adapter into ``tmp/final`` and return the run's manifest fields (the adapter
+    store adds its key, creation time and the files' hashes, and writes ``run.json`` last)."""
     import transformers
 
     if config.verbose:
         transformers.logging.set_verbosity_info()
-    workdir = cache.workdir(key)
     if config.no_cache:
         shutil.rmtree(workdir, ignore_errors=True)
     trainer = build_trainer(config, resolved, device, train_rows, eval_rows, output_dir=workdir, progress=progress,
@@ -283,25 +280,20 @@ def _train_into_cache(config, resolved, device, train_rows, eval_rows, cache: Ad
     metrics = _training_metrics(trainer, train_output, duration, len(train_rows))
     if eval_rows:
         metrics["eval_loss"] = trainer.evaluate().get("eval_loss")
-    with atomic_dir(cache.entry(key)) as tmp:
-        trainer.model.save_pretrained(tmp / "final", safe_serialization=True)
-        trainer.processing_class.save_pretrained(tmp / "final")
-        manifest = {
-            "schema_version": 1,
-            "kind": "dyag-adapter",
-            "base_model": {**resolved.identity, "spec": resolved.spec.name},
-            **context,
-            "device": {"type": device.device, "dtype": device.dtype_name, "name": device.name},
-            "padding_free": bool(trainer.args.padding_free),
-            "seed": config.seed,
-            "resumed_from": str(resume.name) if resume else None,
-            "metrics": metrics,
-            "adapter_sha256": sha256_file(tmp / "final" / ADAPTER_WEIGHTS),
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }
-        atomic_write_json(tmp / MANIFEST, manifest)
-    shutil.rmtree(workdir, ignore_errors=True)
-    return cache.entry(key)
+    trainer.model.save_pretrained(tmp / "final", safe_serialization=True)
+    trainer.processing_class.save_pretrained(tmp / "final")
+    return {
+        "schema_version": 1,
+        "kind": "dyag-adapter",
+        "base_model": {**resolved.identity, "spec": resolved.spec.name},
+        **context,
+        "device": {"type": device.device, "dtype": device.dtype_name, "name": device.name},
+        "padding_free": bool(trainer.args.padding_free),
+        "seed": config.seed,
+        "resumed_from": str(resume.name) if resume else None,
+        "metrics": metrics,
+        "adapter_sha256": sha256_file(tmp / "final" / ADAPTER_WEIGHTS),
+    }
 
 
 def _last_checkpoint(workdir: Path) -> Path | None:

@@ -79,10 +79,10 @@ import pytest
 
 
 @pytest.mark.parametrize("n", range(8))
-def test_each_worker_needs_the_adapter(n, finetuned, dyag_model, dyag_results):
-    dyag_results.record(gate="needs_adapter", n=n, adapter=str(finetuned.adapter_dir), key=finetuned.cache_key,
-                        sha256=finetuned.manifest["adapter_sha256"])
-    assert finetuned.adapter_dir.is_dir()
+def test_each_worker_needs_the_adapter(n, dyag_finetuned, dyag_model, dyag_results):
+    dyag_results.record(gate="needs_adapter", n=n, adapter=str(dyag_finetuned.adapter_dir),
+                        key=dyag_finetuned.cache_key, sha256=dyag_finetuned.manifest["adapter_sha256"])
+    assert dyag_finetuned.adapter_dir.is_dir()
 '''
 
 

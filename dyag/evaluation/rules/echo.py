@@ -36,7 +36,8 @@ import re
 from typing import Sequence
 
 from dyag.evaluation.cases import as_case  # noqa: F401  (doctest)
-from dyag.evaluation.rules import RuleContext, fail, ok, rule  # noqa: F401  (RuleContext: doctest)
+from dyag.evaluation.rules.context import RuleContext  # noqa: F401  (doctest)
+from dyag.evaluation.rules.registry import fail, ok, rule
 from dyag.evaluation.textmetrics import missing_facts
 from dyag.utils.text import strip_accents
 

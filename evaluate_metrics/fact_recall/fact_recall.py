@@ -8,8 +8,8 @@ rather than counted as 1.0; the mean is ``None`` when no prediction has facts.
 import datasets
 import evaluate
 
-from dyag.evaluation.metrics import metric_info
 from dyag.evaluation.textmetrics import fact_recall
+from evaluate_metrics import metric_info
 
 _DESCRIPTION = "Share of the golden facts found in the answer (case-, accent- and whitespace-insensitive)."
 _KWARGS = """
@@ -20,7 +20,7 @@ Returns:
     fact_recall: mean over predictions that have facts (None if none has).
     fact_recall_per_item: list of float or None.
 Examples:
-    >>> m = evaluate.load("dyag/evaluation/metrics/fact_recall")  # doctest: +SKIP
+    >>> m = evaluate.load("evaluate_metrics/fact_recall")  # doctest: +SKIP
     >>> m.compute(predictions=["GIDAF est hébergée à Lyon"], facts=[["Lyon", "Java"]])["fact_recall"]  # doctest: +SKIP
     0.5
 """

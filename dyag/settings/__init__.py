@@ -2,12 +2,13 @@
 
 A project configures dyag with a ``[tool.dyag]`` table in ``pyproject.toml`` (or the same keys at
 the top of ``dyag.toml``), found from the starting folder (pytest's rootdir, the current folder)
-upward. Paths are relative to that file. Every key is optional; :func:`reference` writes the
-README's configuration reference and :func:`init_template` the section ``dyag init`` writes, both
+upward. Paths are relative to that file. Every key is optional; :mod:`dyag.settings.views` writes the
+README's configuration reference and the section ``dyag init`` writes, both
 from the definitions below.
 
 **One default per setting.** A recipe setting is a field of the command that uses it, marked
-``"recipe": True`` in its metadata (:class:`dyag.data.generate.GenerateConfig`,
+``"recipe": True`` in its metadata (``"values"``: the allowed values, when the command checks them
+itself rather than through argparse's ``choices``) (:class:`dyag.data.generate.GenerateConfig`,
 :class:`dyag.training.config.FinetuneConfig`, :class:`dyag.pipeline.EvaluationConfig`, or
 :class:`TrainingSource` for the harness's own), with its type, help and default there. Such a
 field is at once a command-line flag, a ``[tool.dyag.train]`` and profile key, a ``dyag sweep
@@ -100,7 +101,8 @@ def recipe_fields() -> dict[str, RecipeField]:
             if f.metadata.get("recipe") and f.name not in out:
                 default = RECIPE_DEFAULTS.get(f.name, _default(f))
                 out[f.name] = RecipeField(f.name, hints[f.name], default, f.metadata.get("help", ""),
-                                          f.metadata.get("choices"), cls, bool(f.metadata.get("path")))
+                                          f.metadata.get("choices") or f.metadata.get("values"), cls,
+                                          bool(f.metadata.get("path")))
     return out
 
 
@@ -410,103 +412,3 @@ def _gates(table: dict, where: str, path: Path) -> dict:
         else:
             check_level({key: value}, where, nested=False)
     return table
-
-
-# --- views: the init template and the README's reference --------------------------------------
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    return repr(value)
-
-
-def _shown_default(value: Any) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, float) and 0 < abs(value) < 1e-2:
-        return f"{value:.0e}".replace("e-0", "e-")
-    return _toml(value).strip('"')
-
-
-#: the recipe settings ``dyag init`` writes as keys; the others are written as comments
-INIT_RECIPE = ("method", "kb_scope", "epochs", "batch_size", "learning_rate", "lora_rank", "max_new_tokens",
-               "top_k", "context_format", "shots", "prompt_style")
-
-
-def init_recipe_lines() -> list[str]:
-    """The ``[tool.dyag.train]`` body ``dyag init`` writes: the main settings with their defaults, the rest
-    commented out."""
-    lines = []
-    for name, f in recipe_fields().items():
-        if name in ("golden", "seed"):
-            continue
-        if f.default is None:
-            text = f"# {name} ="
-        else:
-            value = _shown_default(f.default) if isinstance(f.default, float) else _toml(f.default)
-            text = f"{name} = {value}" if name in INIT_RECIPE else f"# {name} = {value}"
-        lines.append(f"{text:<42}# {_first_sentence(f.help)}")
-    return lines
-
-
-def init_gate_lines() -> list[str]:
-    """The ``[tool.dyag.gates]`` body ``dyag init`` writes: dyag's default thresholds."""
-    from dyag.gates import DEFAULT_BEATS_BASE, DEFAULT_GATES, FLOOR_GATES
-
-    notes = {next(n for n in DEFAULT_GATES if n not in FLOOR_GATES): "largest share of answers allowed to break the rule",
-             next(n for n in DEFAULT_GATES if n in FLOOR_GATES): "lowest mean allowed"}
-    lines = [f"{name} = {_toml(value)}" for name, value in DEFAULT_GATES.items()]
-    lines = [f"{line:<42}# {notes[name]}" if name in notes else line for line, name in zip(lines, DEFAULT_GATES)]
-    return lines + [f"{'beats_base = ' + _toml(DEFAULT_BEATS_BASE):<42}# the fine-tuned system must beat the base on these"]
-
-
-def _first_sentence(text: str) -> str:
-    text = text.split(" (default", 1)[0]
-    return text.split(". ", 1)[0].split("; ", 1)[0]
-
-
-def reference() -> str:
-    """The README's configuration reference (``python -m dyag.settings`` rewrites it)."""
-    lines = ["| key | default | meaning |", "|---|---|---|"]
-    for name, (_, default, meaning) in PROJECT_KEYS.items():
-        key = f"`[tool.dyag.{name}]`" if name in ("train", "gates") else (
-            "`[tool.dyag.profiles.<name>]`" if name == "profiles" else f"`{name}`")
-        lines.append(f"| {key} | {default} | {meaning} |")
-    lines += ["", "Recipe keys (`train` and each profile; a profile's keys win). Each is also a flag of the "
-              "command named in the last column, which reads `[tool.dyag.train]` too:", "",
-              "| key | default | meaning | command |", "|---|---|---|---|"]
-    commands = {"TrainingSource": "the harness", "GenerateConfig": "`generate-training`",
-                "FinetuneConfig": "`finetune`", "EvaluationConfig": "`evaluate-finetuned`"}
-    for name, f in recipe_fields().items():
-        default = "all" if name == "count" else _shown_default(f.default)
-        meaning = f.help.replace("|", "\\|")
-        lines.append(f"| `{name}` | `{default}` | {meaning} | {commands[f.owner.__name__]} |")
-    return "\n".join(lines)
-
-
-README_BEGIN, README_END = "<!-- settings reference: python -m dyag.settings -->", "<!-- end of settings reference -->"
-
-
-def write_reference(readme: Path) -> bool:
-    """Rewrite the reference between the README's markers; True when it changed."""
-    from dyag.utils.atomic import atomic_write_text
-
-    text = readme.read_text(encoding="utf-8")
-    head, _, rest = text.partition(README_BEGIN)
-    _, _, tail = rest.partition(README_END)
-    new = f"{head}{README_BEGIN}\n{reference()}\n{README_END}{tail}"
-    if new != text:
-        atomic_write_text(readme, new)
-    return new != text
-
-
-if __name__ == "__main__":  # python -m dyag.settings [README.md]
-    import sys
-
-    target = Path(sys.argv[1] if len(sys.argv) > 1 else "README.md")
-    print(f"{target}: {'updated' if write_reference(target) else 'up to date'}")

@@ -7,8 +7,8 @@ the figures equal rouge-score's default. F-measures, 0-1.
 
 import evaluate
 
-from dyag.evaluation.metrics import metric_info
 from dyag.evaluation.textmetrics import ROUGE_TYPES, rouge_scores
+from evaluate_metrics import metric_info
 
 _DESCRIPTION = "ROUGE-1/2/L F-measures from rouge-score, tokenized so accented words are whole tokens."
 _CITATION = "Lin, ROUGE: A Package for Automatic Evaluation of Summaries, 2004."

@@ -1,14 +1,14 @@
 """BLEU (sacrebleu) as a local ``evaluate`` module: corpus BLEU and smoothed sentence BLEU.
 
-Load it offline with ``evaluate.load(dyag.evaluation.metrics.metric_path("bleu"))``.
+Load it offline with ``evaluate.load(evaluate_metrics.metric_path("bleu"))``.
 Scores are on sacrebleu's 0-100 scale and equal ``sacrebleu.corpus_bleu`` and
 ``sacrebleu.sentence_bleu`` (13a tokenizer, "exp" smoothing, effective order per sentence).
 """
 
 import evaluate
 
-from dyag.evaluation.metrics import metric_info
 from dyag.evaluation.textmetrics import corpus_bleu, sentence_bleu
+from evaluate_metrics import metric_info
 
 _DESCRIPTION = "BLEU from sacrebleu: corpus BLEU and smoothed sentence BLEU per prediction (0-100)."
 _CITATION = "Post, A Call for Clarity in Reporting BLEU Scores, WMT 2018."
@@ -21,7 +21,7 @@ Returns:
     bleu: corpus BLEU (float, 0-100).
     sentence_bleu: list of sentence BLEU scores (0-100).
 Examples:
-    >>> bleu = evaluate.load("dyag/evaluation/metrics/bleu")  # doctest: +SKIP
+    >>> bleu = evaluate.load("evaluate_metrics/bleu")  # doctest: +SKIP
     >>> bleu.compute(predictions=["GIDAF est une application."], references=["GIDAF est une application."])["bleu"]  # doctest: +SKIP
     100.00000000000004
 """

@@ -5,8 +5,8 @@ Case, accents, punctuation and whitespace are ignored: "GIDAF." matches "gidaf".
 
 import evaluate
 
-from dyag.evaluation.metrics import metric_info
 from dyag.evaluation.textmetrics import exact_match
+from evaluate_metrics import metric_info
 
 _DESCRIPTION = "Exact match after normalization of case, accents, punctuation and whitespace."
 _KWARGS = """

@@ -1,36 +1,17 @@
-"""The results contract: one typed document that scoring writes and everything else reads.
-
-``dyag score``, ``dyag evaluate-finetuned``, the pytest harness and ``make perf`` write a
-:class:`Results` (JSON, UTF-8, atomic); the terminal table, the regression comparison, the
-gates and the HTML report read only it. The models are frozen: a document is built whole
-(:func:`dyag.evaluation.scoring.score_predictions`, :func:`merge`) and never edited after.
-
->>> doc = Results(run=Run(systems=["m/base"]), cases=[Case(id="q1", system="m/base", answer="Oui.")],
-...               aggregates={"m/base": {"score": Aggregate(mean=5.0, ci95=(4.0, 6.0), n=1)}})
->>> parse(dump(doc)) == doc
-True
->>> doc.cases[0].system_value.kind
-'base'
-
-``docs/results-schema.md`` is generated from these models (``python -m dyag.results``);
-a test fails when the two disagree. Version-1 files are migrated on reading.
-"""
+"""The results models: frozen pydantic models of the results document (see :mod:`dyag.results`)."""
 
 from __future__ import annotations
 
-import json
-import os
-from pathlib import Path
-from typing import Any, Iterable, Literal, Sequence
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from dyag.errors import DyagError
+from dyag.data.golden import SPLITS, Expect, Split
 from dyag.system import System
 
 SCHEMA_VERSION = 2
-#: The golden splits in the order tables show them (see ``dyag.data.golden.SPLITS``).
-SPLIT_ORDER = ("seen", "paraphrase", "unseen", "unknown", "unspecified")
+#: The golden splits in the order tables show them (``dyag.data.golden.SPLITS``).
+SPLIT_ORDER = SPLITS
 
 
 class _Model(BaseModel):
@@ -59,7 +40,12 @@ class RuleOutcome(_Model):
 
 
 class Case(_Model):
-    """One scored (golden case, system) pair."""
+    """One scored (golden case, system) pair.
+
+    ``id``, ``question``, ``reference``, ``facts``, ``tags``, ``expect`` and ``split`` are copied
+    from the :class:`dyag.data.golden.GoldenCase` (validated there; ``expect`` and ``split`` have
+    its types).
+    """
 
     id: str = Field(description="golden case id")
     system: str = Field(description="`<model>/<kind>`, e.g. `smollm2:135m/finetuned` (see `dyag.system.System`)")
@@ -68,8 +54,8 @@ class Case(_Model):
     answer: str = Field(description="the prediction, unchanged (sanitize before printing it)")
     facts: list[str] = Field(default_factory=list, description="golden facts the answer should state")
     tags: list[str] = Field(default_factory=list, description="golden tags")
-    expect: str | None = Field(None, description='`"unknown"` for questions about things absent from the catalog')
-    split: str = Field("unspecified", description="`seen`, `paraphrase`, `unseen`, `unknown` or `unspecified` "
+    expect: Expect | None = Field(None, description='`"unknown"` for questions about things absent from the catalog')
+    split: Split = Field("unspecified", description="`seen`, `paraphrase`, `unseen`, `unknown` or `unspecified` "
                                                   "(see the golden set's `split`)")
     meta: dict[str, Any] = Field(default_factory=dict,
                                  description="the prediction's meta (`retrieved`, `tokens`, `finish_reason`, `latency_s`...)")
@@ -391,233 +377,3 @@ class Results(_Model):
     def replace(self, **changes) -> "Results":
         """A new document with ``changes`` (the models are frozen)."""
         return self.model_copy(update=changes)
-
-
-# --- reading, writing, merging ------------------------------------------------------------------
-
-
-def _migrate_v1(data: dict) -> dict:
-    """Version 1 -> 2: one shape of ``run.machine`` (``cores``), nested ``scoring``, rules by name,
-    string ids. Only well-formed parts are rewritten; anything else is left for validation to refuse."""
-    data = dict(data)
-    run = data.get("run")
-    if isinstance(run, dict):
-        run = dict(run)
-        if isinstance(run.get("machine"), dict):
-            machine = dict(run["machine"])
-            if "cpus" in machine:
-                machine.setdefault("cores", machine.pop("cpus"))
-            run["machine"] = machine
-        if isinstance(run.get("scoring"), dict):
-            run["scoring"] = _migrate_scoring_v1(dict(run["scoring"]))
-        data["run"] = run
-    if isinstance(data.get("cases"), list):
-        data["cases"] = [{**c, **{k: str(c[k]) for k in ("id", "system") if isinstance(c.get(k), int)}}
-                         if isinstance(c, dict) else c for c in data["cases"]]
-    if isinstance(data.get("regression"), dict):
-        data["regression"] = {model: _migrate_regression_v1(reg) for model, reg in data["regression"].items()}
-    data["schema_version"] = 2
-    return {k: v for k, v in data.items() if v is not None}
-
-
-def _migrate_scoring_v1(scoring: dict) -> dict:
-    if "bertscore_model" in scoring:
-        scoring["bertscore"] = scoring.get("bertscore") or {
-            "name": scoring.pop("bertscore_model"), "num_layers": scoring.pop("bertscore_layers", None)}
-    if "weights" in scoring:
-        scoring["quality"] = {**(scoring.get("quality") or {}), "weights": scoring.pop("weights")}
-    if isinstance(scoring.get("rules"), list):
-        scoring["rules"] = {r["name"] if isinstance(r, dict) else str(r):
-                            {k: v for k, v in (r.items() if isinstance(r, dict) else ()) if k != "name"}
-                            for r in scoring["rules"]}
-    return scoring
-
-
-def _migrate_regression_v1(reg):
-    """Blocks written before the ``failed`` flag: any regression or flip counted."""
-    if not isinstance(reg, dict) or "failed" in reg:
-        return reg
-    rows, flips = reg.get("rows"), reg.get("new_rule_failures")
-    regressed = isinstance(rows, list) and any(isinstance(r, dict) and r.get("verdict") == "regressed" for r in rows)
-    return {**reg, "failed": regressed or bool(flips)}
-
-
-MIGRATIONS = {1: _migrate_v1}
-
-
-def parse(data: Any, *, source: str = "results") -> Results:
-    """A :class:`Results` from a JSON object (any known version); a one-line error naming ``source``."""
-    if isinstance(data, Results):
-        return data
-    if not isinstance(data, dict) or "schema_version" not in data:
-        raise DyagError(f"{source}: not a dyag results file (expected a JSON object with schema_version)")
-    version = data["schema_version"]
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise DyagError(f"{source}: schema_version must be an integer, got {version!r}")
-    if version > SCHEMA_VERSION:
-        raise DyagError(f"{source}: schema_version {version} is newer than this dyag reads ({SCHEMA_VERSION}); upgrade dyag")
-    while version < SCHEMA_VERSION:
-        if version not in MIGRATIONS:
-            raise DyagError(f"{source}: unsupported schema_version {version} (this dyag reads {SCHEMA_VERSION})")
-        data = MIGRATIONS[version](data)
-        version = data["schema_version"]
-    try:
-        return Results.model_validate(data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"]).lstrip(".")
-        raise DyagError(f"{source}: {where}: {err['msg']}" + (f" (and {exc.error_count() - 1} more)"
-                                                               if exc.error_count() > 1 else "")) from None
-
-
-def dump(results: Results) -> dict:
-    """The JSON object of ``results`` (what :func:`write` stores)."""
-    return results.model_dump(mode="json", exclude_none=False)
-
-
-def read(path: str | os.PathLike) -> Results:
-    """Load, migrate and check one results file; a one-line ``DyagError`` naming it otherwise."""
-    label = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise DyagError(f"{label}: no such results file") from None
-    except IsADirectoryError:
-        raise DyagError(f"{label}: is a directory, not a results JSON file") from None
-    except OSError as exc:
-        raise DyagError(f"{label}: cannot read: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DyagError(f"{label}: not UTF-8 text (byte {exc.start})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise DyagError(f"{label}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
-    except RecursionError:
-        raise DyagError(f"{label}: not valid JSON (nested too deeply)") from None
-    return parse(data, source=label)
-
-
-def write(path: str | os.PathLike, results: Results) -> Path:
-    """Write ``results`` atomically (UTF-8, indented)."""
-    from dyag.utils.atomic import atomic_write_json
-
-    try:
-        return atomic_write_json(path, dump(results))
-    except ValueError as exc:  # NaN/Infinity smuggled in through prediction meta
-        raise DyagError(f"{path}: results are not valid JSON ({exc})") from None
-
-
-def _union(lists: Iterable[Iterable[str]]) -> list[str]:
-    return list(dict.fromkeys(x for items in lists for x in items))
-
-
-def merge(docs: Sequence[Results], **run_changes) -> Results:
-    """One document from several: a later document replaces a system (its cases and aggregates)
-    and a model (training, regression) wholesale; test records add up. The run is the first
-    document's, with every system and model, and ``run_changes`` applied."""
-    if not docs:
-        raise DyagError("no results to merge")
-    cases: dict[str, list[Case]] = {}
-    aggregates: dict[str, dict[str, Aggregate]] = {}
-    splits: dict[str, dict[str, dict[str, Aggregate]]] = {}
-    training, regression, tests = {}, {}, []
-    perf = calibration = missing = sweep = None
-    for doc in docs:
-        for system in doc.systems:
-            cases[system] = doc.cases_of(system)
-            aggregates.pop(system, None)
-            splits.pop(system, None)
-            if system in doc.aggregates:
-                aggregates[system] = doc.aggregates[system]
-            if system in doc.splits:
-                splits[system] = doc.splits[system]
-        training.update(doc.training)
-        regression.update(doc.regression)
-        tests += doc.tests
-        perf, calibration, missing = doc.perf or perf, doc.calibration or calibration, doc.missing or missing
-        sweep = doc.sweep or sweep
-    first = docs[0].run
-    run = first.model_copy(update={
-        "systems": _union([first.systems] + [d.run.systems for d in docs[1:]] + [list(cases)]),
-        "models": _union(d.run.models for d in docs),
-        "incomplete": any(d.run.incomplete for d in docs),
-        **run_changes,
-    })
-    return Results(run=run, training=training, cases=[c for s in cases for c in cases[s]], aggregates=aggregates,
-                   splits=splits, missing=missing, regression=regression, tests=tests, perf=perf, calibration=calibration,
-                   sweep=sweep)
-
-
-def provenance(labelled: Sequence[tuple[str, Results]]) -> dict[str, str]:
-    """``{system: label}``: which document each system of :func:`merge`'s result comes from."""
-    out: dict[str, str] = {}
-    for label, doc in labelled:
-        for system in doc.systems:
-            out.pop(system, None)
-            out[system] = label
-    return out
-
-
-# --- the schema document ------------------------------------------------------------------------
-
-DOC_MODELS = (Results, Run, Machine, Environment, Scoring, TrainingMetrics, Case, RuleOutcome, Aggregate, Missing,
-              Regression, ComparisonRow, RuleFlip, TestRecord, Perf, PerfPair, PerfTarget, Calibration, Sweep, SweepPoint)
-
-_DOC_HEAD = f"""# Results JSON, schema version {SCHEMA_VERSION}
-
-<!-- Generated from dyag/results.py by `python -m dyag.results > docs/results-schema.md`; do not edit. -->
-
-`dyag score`, `dyag evaluate-finetuned`, the pytest harness (`--dyag-report`) and `make perf`
-write one JSON object (UTF-8, written atomically). The terminal table, the regression
-comparison (`dyag compare`), the gates and the HTML report read only this document.
-`dyag.results.read(path)` loads, migrates and checks a file; `dyag.results.parse(obj)` an
-object in memory; `write`, `dump` and `merge` do the rest. The models are frozen: a
-document is built whole and never edited afterwards.
-
-## Versioning
-
-`schema_version` is an integer. A reader refuses a version newer than it knows, with a
-one-line error asking to upgrade dyag, and migrates older ones: version 1 files (every
-file written before this version, the stored baselines among them) load unchanged in
-meaning (`run.machine.cpus` becomes `cores`; a flat `scoring` is nested). Adding an
-optional key does not change the version; renaming or removing one, or changing a unit,
-does, with a migration.
-
-## Metric columns
-
-The keys of `cases[].metrics` and of `aggregates[system]` are the columns of the metric
-registry (`dyag.evaluation.registry`): `score` (0-10), `bleu` (0-100, sentence BLEU),
-`corpus_bleu` (0-100, aggregate only), `rouge1`, `rouge2`, `rougeL` (0-1), `fact_recall`
-(0-1, null without facts), `exact_match` (0 or 1), `bertscore_f1`, `bertscore_precision`,
-`bertscore_recall` (0-1), plus any metric a project registers, and `rule:<name>` (the
-pass rate of each rule, 0-1) in the aggregates.
-"""
-
-
-def _type_name(annotation: Any) -> str:
-    import re
-
-    text = annotation.__name__ if isinstance(annotation, type) else str(annotation)
-    text = re.sub(r"(?:[A-Za-z_]\w*\.)+(?=[A-Za-z_])", "", text)  # typing.Any, __main__.Case -> Any, Case
-    return text.replace("NoneType", "null").replace("None", "null")
-
-
-def schema_markdown() -> str:
-    """``docs/results-schema.md``, generated from the models."""
-    parts = [_DOC_HEAD]
-    for model in DOC_MODELS:
-        doc = (model.__doc__ or "").strip().splitlines()[0]
-        parts.append(f"\n## `{model.__name__}`\n\n{doc}")
-        if model.model_config.get("extra") == "allow":
-            parts.append("Other keys are kept as they are.")
-        parts.append("\n| key | type | meaning |\n|---|---|---|")
-        for name, info in model.model_fields.items():
-            parts.append(f"| `{name}` | `{_type_name(info.annotation)}` | {info.description or ''} |")
-        parts.append("")
-    return "\n".join(parts).rstrip() + "\n"
-
-
-if __name__ == "__main__":
-    print(schema_markdown(), end="")

@@ -1,10 +1,15 @@
 """dyag's metrics as local ``evaluate`` modules, loadable with no network.
 
 ``evaluate.load("bleu")`` fetches a script from the Hub and fails offline; these load
-from the package itself. Each lives in ``metrics/<name>/<name>.py`` (evaluate requires
+from this folder. Each lives in ``evaluate_metrics/<name>/<name>.py`` (evaluate requires
 the script to be named like its folder) and imports its computation from
 :mod:`dyag.evaluation.textmetrics` or :mod:`dyag.evaluation.bertscore`, which the scorer
 calls directly (evaluate's module machinery is too slow for 10,000 predictions).
+
+They are for people who compose metrics with ``evaluate``; dyag itself never loads them,
+so they live beside the ``dyag`` package, not in it (a checkout has them; ``pip install
+dyag`` does not). The folder above this one must be importable (the repository root: pytest
+puts it on ``sys.path``; elsewhere, ``PYTHONPATH``).
 
 >>> import evaluate                                            # doctest: +SKIP
 >>> evaluate.load(metric_path("rouge")).compute(predictions=["a b"], references=["a b"])  # doctest: +SKIP

@@ -9,7 +9,7 @@ import datasets
 import evaluate
 
 from dyag.evaluation.bertscore import bertscore
-from dyag.evaluation.metrics import metric_info
+from evaluate_metrics import metric_info
 
 _DESCRIPTION = "BERTScore precision/recall/F1 from bert-score on a local encoder (offline)."
 _CITATION = "Zhang et al., BERTScore: Evaluating Text Generation with BERT, ICLR 2020."
