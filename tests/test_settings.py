@@ -34,7 +34,7 @@ def _other_value(name: str, spec, folder: Path):
         return spec.default / 2
     if base is list:
         return ["q_proj"]
-    return {"precision": "fp32"}[name]
+    return {"precision": "fp32"}.get(name, f"other-{name}")
 
 
 def _toml(value) -> str:
