@@ -40,7 +40,7 @@ class EvaluationConfig:
     max_new_tokens: int = field(default=128, metadata={"recipe": True, "help": "longest answer, in tokens"})
     batch_size: int = field(default=GENERATION_BATCH, metadata={"help": "questions generated together"})
     bertscore: bool = field(default=True, metadata={"help": "compute BERTScore (--no-bertscore: no encoder is loaded)"})
-    bertscore_model: str | None = field(default=None, metadata={
+    bertscore_model: str | None = field(default=None, metadata={"recipe": True,
         "help": "BERTScore encoder: local dir or hub id (default: packaged MiniLM)"})
     bertscore_layers: int | None = field(default=None, metadata={"help": "BERTScore encoder layer"})
     force_cpu: bool = field(default=False, metadata={"help": "generate on the CPU"})
