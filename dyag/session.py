@@ -15,10 +15,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dyag.baselines import BaselineMatch, BaselineStore
-from dyag.data.degrade import DEGRADATIONS
+from dyag.data.degrade import DEGRADATIONS, degrade_rows, training_factor
+from dyag.data.golden import read_golden
+from dyag.data.kb import read_kb, resolve_kb_path, sample_kb_path
+from dyag.models.loading import model_availability
+from dyag.models.registry import get_model_spec
+from dyag.progress import PhaseReporter, using
+from dyag.results import Regression, TestRecord, write
+from dyag.system import System, check_kinds, uses_adapter
+from dyag.training.config import FinetuneConfig
 from dyag.errors import DyagError
 from dyag.parts import now, worker_part
-from dyag.settings import DEFAULT_BASELINE, DEFAULT_MODELS, DEFAULT_SYSTEMS, BenchProfile, ProjectConfig, resolve_profile
+from dyag.settings import (DEFAULT_BASELINE, DEFAULT_MODELS, DEFAULT_SYSTEMS, BenchProfile, ProjectConfig, layered,
+                           project_profiles, resolve_profile)
 from dyag.training.config import PRECISIONS
 from dyag.utils.atomic import atomic_write_jsonl, sha256_file, sha256_json
 from dyag.utils.jsonl import read_jsonl
@@ -26,7 +35,6 @@ from dyag.utils.paths import dyag_home, safe_name
 from dyag.utils.store import Store
 
 if TYPE_CHECKING:
-    from dyag.progress import PhaseReporter
     from dyag.results import Results
 
 @dataclass
@@ -69,9 +77,6 @@ class SessionOptions:
     recipe: dict | None = field(default=None, metadata={"cli": False})  # overrides of the profile's recipe (dyag sweep)
 
     def __post_init__(self):
-        from dyag.models.registry import get_model_spec
-        from dyag.system import check_kinds
-
         resolve_profile(self.profile, self.project, self.recipe)
         check_kinds(self.systems, option="--dyag-systems")
         if not self.models:
@@ -89,8 +94,6 @@ class SessionOptions:
 def session_options(cli: dict, ini: dict, *, project: ProjectConfig, rootdir: str) -> SessionOptions:
     """The session's options: the command line over pytest's ``dyag_*`` ini keys over ``[tool.dyag]`` over
     SessionOptions' defaults (:func:`dyag.settings.layered`)."""
-    from dyag.settings import layered, project_profiles
-
     profiles = project_profiles(project)
     from_project = {
         "models": project.models,
@@ -147,13 +150,9 @@ class DyagSession:
 
     @cached_property
     def _golden_cases(self) -> list:
-        from dyag.data.golden import read_golden
-
         return [c for path in self.golden_paths() for c in read_golden(path)]
 
     def kb_path(self) -> Path:
-        from dyag.data.kb import resolve_kb_path, sample_kb_path
-
         if self.options.kb:
             path = resolve_kb_path(self.options.kb)
             return path if path.is_absolute() else self.root / path
@@ -164,8 +163,6 @@ class DyagSession:
 
     @cached_property
     def _kb(self) -> list[dict]:
-        from dyag.data.kb import read_kb
-
         return read_kb(self.kb_path())
 
     def catalog(self) -> dict:
@@ -221,8 +218,6 @@ class DyagSession:
                                                    output=folder / "generated.jsonl", seed=self.seed))
                         rows = read_jsonl(folder / "generated.jsonl")
                     if degrade:
-                        from dyag.data.degrade import degrade_rows
-
                         rows = degrade_rows(rows, degrade, self.kb())
                     atomic_write_jsonl(folder / "train.jsonl", rows)
                 return {"profile": p.name, "examples": len(rows)}
@@ -234,18 +229,12 @@ class DyagSession:
 
     # --- models ---------------------------------------------------------------------------
     def availability(self, model: str) -> tuple[bool, str]:
-        from dyag.models.loading import model_availability
-        from dyag.models.registry import get_model_spec
-
         spec = get_model_spec(model)
         if spec.embedded or spec.source in ("random", "local"):
             return True, "embedded"
         return model_availability(spec)
 
     def finetune_config(self, model: str, **overrides):
-        from dyag.data.degrade import training_factor
-        from dyag.training.config import FinetuneConfig
-
         p = self.profile
         values = {
             "dataset": str(self.training_set()),
@@ -260,7 +249,6 @@ class DyagSession:
     def finetuned(self, model: str):
         """Train once per model (through the adapter cache shared by all workers)."""
         if model not in self._finetuned:
-            from dyag.progress import using
             from dyag.training.sft import finetune
 
             with using(self._phases()):  # materialize and train (on an adapter cache miss) report their phases
@@ -270,8 +258,6 @@ class DyagSession:
     def _phases(self) -> "PhaseReporter":
         """The session's phase reporter (standard error unless the plugin gave one)."""
         if self.reporter is None:
-            from dyag.progress import PhaseReporter
-
             self.reporter = PhaseReporter()
         return self.reporter
 
@@ -280,8 +266,6 @@ class DyagSession:
         """Every system's answers for ``model``, scored (a :class:`dyag.results.Results`); computed once."""
         if model not in self._results:
             from dyag.pipeline import EvaluationConfig, evaluate_systems
-
-            from dyag.system import uses_adapter
 
             needs_adapter = any(uses_adapter(s) for s in self.options.systems)
             adapter = str(self.finetuned(model).adapter_dir) if needs_adapter else None
@@ -292,8 +276,6 @@ class DyagSession:
             run = {"profile": self.profile.name, "golden": [self._shown(p) for p in self.golden_paths()],
                    "catalog": self.catalog(), "recipe": self.recipe_record(),
                    "config": self._shown(self.options.project.path) if self.options.project.path else None}
-            from dyag.progress import using
-
             with using(self._phases()):  # materialize, answers per system and scoring report their phases
                 self._results[model] = evaluate_systems(config, self.golden_cases(), self.kb(), run_extra=run)
         return self._results[model]
@@ -313,13 +295,9 @@ class DyagSession:
 
     def predictions(self, model: str, system: str) -> list:
         """The scored cases of ``<model>/<system>``."""
-        from dyag.system import System
-
         return self.results(model).cases_of(str(System(model, system)))
 
     def record(self, nodeid: str, data: dict) -> None:
-        from dyag.results import TestRecord
-
         self.records.append(TestRecord(test=nodeid, **data))
 
     # --- baselines ------------------------------------------------------------------------
@@ -356,8 +334,6 @@ class DyagSession:
             match = self.find_baseline(model, key)
             comparison = None
             if match is not None:
-                from dyag.results import Regression
-
                 comparison = compare_to_baseline(results, match.read(), strict_rules=self.options.strict and match.exact)
                 self.regressions[model] = Regression(**comparison.block(
                     baseline=self._shown(match.path), baseline_key=match.key, key=key, exact=match.exact,
@@ -382,6 +358,4 @@ class DyagSession:
         return worker_part(list(self._results.values()), self.records, self.regressions, incomplete=incomplete)
 
     def dump(self, run_dir: Path, *, incomplete: bool) -> Path:
-        from dyag.results import write
-
         return write(run_dir / f"{self.worker}.json", self.part(incomplete=incomplete))
