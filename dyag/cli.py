@@ -3,7 +3,7 @@
 Each subcommand lives in a module of ``dyag/commands/`` (listed in :data:`COMMANDS` with its
 one-line help), whose docstring is the command's description and whose ``run(config: SomeConfig,
 ...) -> int`` takes the configuration dataclasses whose fields are the flags
-(:func:`dyag.utils.config.add_command`). Optional module attributes: ``YAML_CONFIG`` (``--config
+(:func:`dyag.utils.options.add_command`). Optional module attributes: ``YAML_CONFIG`` (``--config
 FILE.yaml`` fills the first configuration), ``ACTIONS``
 (sub-subcommands: name -> (run, help)). Heavy libraries are imported inside ``run`` so ``dyag
 --help`` is instant.
@@ -35,7 +35,7 @@ COMMANDS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from dyag.utils.config import add_command
+    from dyag.utils.options import add_command
 
     parser = argparse.ArgumentParser(
         prog="dyag",

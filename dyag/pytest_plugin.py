@@ -40,7 +40,7 @@ def _options() -> list[tuple[list[str], dict]]:
     """``--dyag-<field>`` per :class:`dyag.session.SessionOptions` field: help, spelling, type and choices
     come from the field's metadata, the default from the dataclass (one derivation with the CLI's)."""
     from dyag.session import SessionOptions
-    from dyag.utils.config import option_specs
+    from dyag.utils.options import option_specs
 
     return option_specs(SessionOptions, prefix="--dyag-", dest_prefix="dyag_")
 
@@ -62,7 +62,7 @@ def pytest_addoption(parser):
 def _given_options(config) -> tuple[dict, dict]:
     """The SessionOptions fields given as ``--dyag-*`` options, and those given as ``dyag_*`` ini keys
     (two layers for :func:`dyag.settings.layered`; empty values are not given)."""
-    from dyag.utils.config import is_empty, parse_option_text
+    from dyag.utils.options import is_empty, parse_option_text
 
     cli, ini = {}, {}
     for flags, kwargs in _options():

@@ -42,7 +42,7 @@ class SessionOptions:
     """What a session runs: command-line options over ``[tool.dyag]`` (``project``) over dyag's defaults."""
 
     # Each field but rootdir and project is a pytest option --dyag-<name> (and ini key dyag_<name>), derived
-    # by dyag.utils.config.option_specs in pytest_addoption; "flag" keeps an option's historical spelling.
+    # by dyag.utils.options.option_specs in pytest_addoption; "flag" keeps an option's historical spelling.
     models: tuple[str, ...] = field(default=DEFAULT_MODELS, metadata={
         "help": "comma list of base models (registry shortcuts, hub ids or dirs; default: [tool.dyag] models, then {default})"})
     profile: str = field(default="quick", metadata={

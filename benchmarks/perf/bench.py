@@ -44,7 +44,7 @@ from benchmarks.perf.growth import per_item
 from dyag.errors import DyagError
 from dyag.inference.generator import GENERATION_BATCH
 from dyag.results import PerfPair
-from dyag.utils.config import add_dataclass_arguments, build_config, format_default
+from dyag.utils.options import add_dataclass_arguments, build_config, format_default
 from dyag.utils.device import machine_info
 from dyag.utils.paths import safe_name
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from dyag.utils.config import positive_int
+from dyag.utils.options import positive_int
 
 
 @dataclass
