@@ -29,6 +29,7 @@ COMMANDS = {
     "report": ("report", "render the HTML comparison report from results JSON files"),
     "sweep": ("sweep", "train and evaluate a grid of recipes on one model, and rank them by a metric per split"),
     "compare": ("compare", "compare two results files (baseline, current): exit 1 on a significant regression"),
+    "summary": ("summary", "the verdict of a results file in a few lines: failed gates, regressions, winner, facts per split"),
     "agreement": ("agreement", "how far dyag's score agrees with people's ratings of the answers (Spearman, Kendall)"),
     "init": ("init", "write a starter [tool.dyag] configuration and benchmarks/test_dyag.py here"),
 }

@@ -11,6 +11,7 @@ the plugin manager as ``dyag_session``. Options (also ``dyag_*`` ini keys), one 
     --dyag-baseline DIR        stored baselines (default golden/baselines)
     --dyag-update-baseline     rewrite the baselines from this run
     --dyag-report PATH         HTML report (results JSON beside it)
+    --dyag-summary PATH        the run's verdict as markdown (also appended to $GITHUB_STEP_SUMMARY when set)
     --dyag-cache DIR           cache root (default $DYAG_HOME)
     --dyag-no-cache            retrain and regenerate everything
     --dyag-precision P         training precision (auto, fp32, bf16, ...); part of the baseline key
@@ -210,10 +211,44 @@ def _write_outputs(config, dyag, merged) -> None:
             lines.append("dyag: the run was interrupted: results are marked incomplete")
     except DyagError as exc:
         lines = [f"dyag: could not write the results: {exc}"]
+    else:
+        lines += write_summaries(merged, source=str(json_path), report=target, path=dyag.options.summary)
+        if target:
+            lines.append(f"dyag: open the report: python -m webbrowser {target}")
     if reporter is not None:
         _fresh_line(reporter)
         for line in lines:
             reporter.write_line(line)
+
+
+def write_summaries(merged, *, source: str, report: str | None, path: str | None,
+                    environ: dict | None = None) -> list[str]:
+    """The run's markdown summary (:mod:`dyag.summary`) appended to ``$GITHUB_STEP_SUMMARY`` when it is set
+    (as GitHub Actions expects: each step appends) and written to ``path`` (``--dyag-summary``) when given;
+    the lines saying where it went (or why it could not)."""
+    environ = os.environ if environ is None else environ
+    step_summary = environ.get("GITHUB_STEP_SUMMARY")
+    if not step_summary and not path:
+        return []
+    from dyag.errors import DyagError
+    from dyag.summary import summarize, to_markdown
+
+    try:
+        text = to_markdown(summarize(merged, source=source, report=report))
+    except DyagError as exc:
+        return [f"dyag: could not summarize the results: {exc}"]
+    lines = []
+    for target, mode, label in ((step_summary, "a", "$GITHUB_STEP_SUMMARY"), (path, "w", None)):
+        if not target:
+            continue
+        try:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            with open(target, mode, encoding="utf-8") as out:
+                out.write(text + "\n")
+            lines.append(f"dyag: summary {label or target}" + (f" ({target})" if label else ""))
+        except OSError as exc:
+            lines.append(f"dyag: could not write the summary to {label or target}: {exc.strerror or exc}")
+    return lines
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

@@ -58,6 +58,8 @@ class SessionOptions:
     update_baseline: bool = field(default=False, metadata={"help": "rewrite the stored baselines from this run"})
     report: str | None = field(default=None, metadata={
         "help": "write the HTML report here (and the results JSON beside it; default: [tool.dyag] report)"})
+    summary: str | None = field(default=None, metadata={
+        "help": "write the run's verdict as markdown here (also appended to $GITHUB_STEP_SUMMARY when set)"})
     cache_dir: str | None = field(default=None, metadata={
         "help": "cache root for adapters, generations and runs (default: $DYAG_HOME)", "flag": "--dyag-cache"})
     no_cache: bool = field(default=False, metadata={"help": "retrain adapters and regenerate answers"})

@@ -29,14 +29,52 @@ __all__ = ["test_finetuned_beats_base", "test_floor_gate", "test_no_regression_a
            "test_split_floor_gate", "test_systems_side_by_side"]
 
 
+#: The JUnit XML properties of one gate outcome (``pytest --junitxml``), from :class:`dyag.gates.GateOutcome`'s fields.
+JUNIT_PROPERTIES = (("dyag.gate", "gate"), ("dyag.system", "system"), ("dyag.passed", "passed"),
+                    ("dyag.value", "value"), ("dyag.limit", "limit"), ("dyag.baseline", "baseline"),
+                    ("dyag.p", "p_value"), ("dyag.n", "n"))
+
+
+def record_junit(node, outcome: dict) -> None:
+    """Attach one gate outcome to the test's JUnit XML entry (pytest's ``user_properties``, what
+    ``record_property`` appends to): ``dyag.gate``, ``dyag.system``, ``dyag.passed``, ``dyag.value``,
+    ``dyag.limit``, ``dyag.baseline``, ``dyag.p``, ``dyag.n``; a missing value is an empty string. A test
+    judging several outcomes (split floors, beats base) repeats the group, in order."""
+    for prop, key in JUNIT_PROPERTIES:
+        value = outcome.get(key)
+        node.user_properties.append((prop, "" if value is None else str(value).lower() if isinstance(value, bool)
+                                     else str(value)))
+
+
+def report_hint(session, section: str, what: str = "") -> str:
+    """Where to look in the HTML report (``--dyag-report``): ``report: reports/index.html#quantitative (...)``.
+
+    The report has section anchors (``#quantitative``, ``#splits``, ``#winner``, ``#regression``,
+    ``#questions``), one per baseline-comparison row (``#reg-<system>-<metric>[-<split>]``) and one per
+    question (``#q-<n>``, numbered over the merged run, so unknown here): the hint names the section and
+    the row."""
+    report = session.options.report
+    if not report:
+        return ""
+    return f"\nreport: {report}#{section}" + (f" ({what})" if what else "")
+
+
 def _check(gate, name, request) -> None:
     """Judge ``gate`` (rule_gate or floor_gate) on the system under test; record and assert its outcome."""
     fx = request.getfixturevalue
-    model, results = fx("dyag_model"), fx("dyag_results")
-    outcome = gate(fx("dyag_scored"), f"{model}/{fx('dyag_system')}", name, fx("dyag_gate")(name),
-                   fx("dyag_session").enforced_comparison(model))
+    model, results, session = fx("dyag_model"), fx("dyag_results"), fx("dyag_session")
+    system = f"{model}/{fx('dyag_system')}"
+    outcome = gate(fx("dyag_scored"), system, name, fx("dyag_gate")(name), session.enforced_comparison(model))
     results.record(**outcome.to_dict())
-    assert outcome.passed, outcome.message
+    record_junit(request.node, outcome.to_dict())
+    row = f"rule:{name}" if gate is rule_gate else name
+    where = f"row {row}, column {system}" + ("; the failing answers are flagged under #questions"
+                                              if gate is rule_gate else "")
+    if outcome.baseline is not None:  # its row in the baseline comparison (dyag.report.sections.verdict.row_anchor)
+        from dyag.report.sections.verdict import row_anchor
+
+        where += f"; against the baseline: #{row_anchor(system, row, None)}"
+    assert outcome.passed, outcome.message + report_hint(session, "quantitative", where)
 
 
 @pytest.mark.dyag_bench
@@ -52,7 +90,7 @@ def test_floor_gate(metric, dyag_model, dyag_system, request):
 
 
 @pytest.mark.dyag_bench
-def test_split_floor_gate(dyag_model, dyag_system, dyag_scored, dyag_session, dyag_gate, dyag_results):
+def test_split_floor_gate(dyag_model, dyag_system, dyag_scored, dyag_session, dyag_gate, dyag_results, request):
     """The floors a project sets per golden split (``"fact_recall@seen" = 0.8`` in ``[tool.dyag.gates]``)."""
     wanted = split_gates(dyag_session.options.project.gates, dyag_model, dyag_system)
     if not wanted:
@@ -61,20 +99,25 @@ def test_split_floor_gate(dyag_model, dyag_system, dyag_scored, dyag_session, dy
     outcomes = [floor_gate(dyag_scored, f"{dyag_model}/{dyag_system}", metric, dyag_gate(f"{metric}@{split}"),
                            comparison, split=split) for metric, split in wanted]
     dyag_results.record(gate="split_floors", outcomes=[o.to_dict() for o in outcomes])
+    for o in outcomes:
+        record_junit(request.node, o.to_dict())
     failed = [o.message for o in outcomes if not o.passed]
-    assert not failed, "; ".join(failed)
+    assert not failed, "; ".join(failed) + report_hint(dyag_session, "splits", f"row of {dyag_model}/{dyag_system}")
 
 
 @pytest.mark.dyag_bench
-def test_finetuned_beats_base(dyag_scored, dyag_model, dyag_session, dyag_gate, dyag_results):
+def test_finetuned_beats_base(dyag_scored, dyag_model, dyag_session, dyag_gate, dyag_results, request):
     kinds = dyag_session.options.systems
     if not {"base", "finetuned"} <= set(kinds):
         pytest.skip("needs both the base and the finetuned systems (--dyag-systems)")
     outcomes = [beats_gate(dyag_scored, f"{dyag_model}/finetuned", f"{dyag_model}/base", m)
                 for m in dyag_gate("beats_base")]
     dyag_results.record(gate="finetuned_beats_base", outcomes=[o.to_dict() for o in outcomes])
+    for o in outcomes:
+        record_junit(request.node, o.to_dict())
     failed = [o.message for o in outcomes if not o.passed]
-    assert not failed, "; ".join(failed)
+    assert not failed, "; ".join(failed) + report_hint(
+        dyag_session, "quantitative", f"columns {dyag_model}/finetuned and {dyag_model}/base")
 
 
 @pytest.mark.dyag_bench
@@ -100,7 +143,7 @@ def test_systems_side_by_side(dyag_scored, dyag_model, dyag_golden_cases, dyag_s
 
 
 @pytest.mark.dyag_bench
-def test_no_regression_against_baseline(dyag_scored, dyag_model, dyag_session, dyag_results, capsys):
+def test_no_regression_against_baseline(dyag_scored, dyag_model, dyag_session, dyag_results, capsys, request):
     from dyag import results
     from dyag.baselines import baseline_note
 
@@ -123,5 +166,11 @@ def test_no_regression_against_baseline(dyag_scored, dyag_model, dyag_session, d
     dyag_results.record(baseline=str(match.path), baseline_key=match.key, key=key, exact=match.exact,
                         failed=comparison.failed, regressions=len(comparison.regressions),
                         new_rule_failures=len(comparison.new_rule_failures))
+    worst = min((r.p_value for r in comparison.regressions if r.p_value is not None), default=None)
+    record_junit(request.node, {"gate": "no_regression", "system": dyag_model, "passed": not comparison.failed,
+                                "value": len(comparison.regressions), "limit": 0, "baseline": str(match.path),
+                                "p_value": worst, "n": len(comparison.rows)})
     assert not comparison.failed, (baseline_note(dyag_session.regressions[dyag_model]) + "\n"
-                                   + "\n".join(comparison.summary_lines()))
+                                   + "\n".join(comparison.summary_lines())
+                                   + report_hint(dyag_session, "regression",
+                                                 f"the rows of {dyag_model} marked regressed"))

@@ -8,8 +8,9 @@ Python so the templates only lay things out, and so they can be tested without p
 from __future__ import annotations
 
 from dyag.report.sections import (agreement, calibration, charts, config, perf, questions, regression, sources,
-                                  splits, sweep, table, winner)
+                                  splits, sweep, table, verdict, winner)
 
-#: ``{name: module}``: each view goes to the page template under its section's name.
+#: ``{name: module}``: each view goes to the page template under its section's name, in the page's order:
+#: the verdict first, the bookkeeping (sources, configuration) last and collapsed.
 SECTIONS = {m.__name__.rpartition(".")[2]: m for m in (
-    sources, config, sweep, table, splits, charts, winner, regression, questions, agreement, calibration, perf)}
+    verdict, winner, sweep, table, splits, charts, regression, questions, agreement, calibration, perf, sources, config)}

@@ -9,12 +9,14 @@ from markupsafe import Markup
 
 from dyag.report import fmt
 from dyag.report.i18n import metric_label
+from dyag.report.sections.verdict import row_anchor
 
 VERDICT_ORDER = ("regressed", "improved", "ok")
 
 
 @dataclass
 class RegressionRow:
+    anchor: str  # the row's id, which the verdict's moved rows and a failed gate's message link to
     system: str
     metric: str
     baseline: str
@@ -52,7 +54,7 @@ def build(ctx, t) -> list[RegressionView]:
     views = []
     for model, reg in ctx.results.regression.items():
         rows = sorted(
-            (RegressionRow(r.system, metric_label(t, r.metric) + (f" · {r.split}" if r.split else ""), fmt.fmt_number(r.baseline, lang),
+            (RegressionRow(row_anchor(r.system, r.metric, r.split), r.system, metric_label(t, r.metric) + (f" · {r.split}" if r.split else ""), fmt.fmt_number(r.baseline, lang),
                            fmt.fmt_number(r.current, lang), fmt.fmt_signed(r.delta, lang),
                            fmt.fmt_p_value(r.p_value, lang), r.verdict, t[f"v_{r.verdict}"])
              for r in reg.rows),

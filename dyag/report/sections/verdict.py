@@ -1,0 +1,86 @@
+"""The top of the page: the verdict a reviewer reads first (:func:`dyag.summary.summarize`, the same one
+``dyag summary`` and the CI step summary print): the gates that failed and why, how many passed, only the
+rows that moved against the baseline, the winner, and each system's seen/paraphrase gap."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dyag.report import fmt
+from dyag.report.i18n import metric_label
+
+
+@dataclass
+class FailedGate:
+    gate: str
+    system: str
+    reason: str
+
+
+@dataclass
+class MovedRow:
+    anchor: str
+    system: str
+    metric: str
+    baseline: str
+    current: str
+    delta: str
+    p_value: str
+    tolerance: str
+    verdict: str
+    verdict_label: str
+
+
+@dataclass
+class GapRow:
+    system: str
+    seen: str
+    paraphrase: str
+    gap: str
+    wide: bool  # paraphrases recall less than half of what the seen questions recall
+
+
+@dataclass
+class VerdictView:
+    status: str  # passed | failed | none
+    headline: str
+    failed_gates: list[FailedGate] = field(default_factory=list)
+    passed_gates: int = 0
+    compared: bool = False
+    moved: list[MovedRow] = field(default_factory=list)
+    gaps: list[GapRow] = field(default_factory=list)
+
+
+def row_anchor(system: str, metric: str, split: str | None) -> str:
+    """The id of a regression row in the report (``reg-<system>-<metric>[-<split>]``, safe characters)."""
+    import re
+
+    return "reg-" + re.sub(r"[^A-Za-z0-9_.-]+", "-", "-".join(x for x in (system, metric, split) if x))
+
+
+def build(ctx, t) -> VerdictView:
+    from dyag.summary import summarize
+
+    lang, s = ctx.lang, summarize(ctx.results)
+    if s.failed_gates or s.regression_failed:
+        status = "failed"
+    elif s.passed_gates or s.compared:
+        status = "passed"
+    else:
+        status = "none"
+    headline = t[f"verdict_{status}"].format(failed=len(s.failed_gates), passed=len(s.passed_gates),
+                                           regressed=len(s.regressions))
+    view = VerdictView(status, headline, passed_gates=len(s.passed_gates), compared=s.compared)
+    view.failed_gates = [FailedGate(g.gate, g.system, g.message) for g in s.failed_gates]
+    view.moved = [MovedRow(row_anchor(r.system, r.metric, r.split), r.system,
+                           metric_label(t, r.metric) + (f" · {r.split}" if r.split else ""),
+                           fmt.fmt_number(r.baseline, lang), fmt.fmt_number(r.current, lang),
+                           fmt.fmt_signed(r.delta, lang), fmt.fmt_p_value(r.p_value, lang),
+                           fmt.fmt_number(r.tolerance, lang), r.verdict, t[f"v_{r.verdict}"]) for r in s.moved]
+    for system, facts in s.facts.items():
+        seen, para = facts.get("seen"), facts.get("paraphrase")
+        if seen is None or para is None:
+            continue
+        view.gaps.append(GapRow(system, fmt.fmt_number(seen, lang), fmt.fmt_number(para, lang),
+                                fmt.fmt_signed(para - seen, lang), seen > 0 and para < seen / 2))
+    return view
