@@ -1,5 +1,7 @@
 """Fixtures shared by ``tests/`` and ``benchmarks/``: an isolated dyag home (optionally with the
-user's materialized models), the sample catalog, a small training file and a CLI runner.
+user's materialized models), the sample catalog (``catalog``, and ``by_id`` by application id), a small
+training file and a CLI runner. Plain helpers (the repository's ``ROOT``, ``FIXTURES``, a small seed
+golden set) are in ``tests/helpers.py``.
 
 The dyag plugin itself is registered by its ``pytest11`` entry point (pyproject.toml); it is
 not listed in ``pytest_plugins`` here, which would register it twice. The plugin adds only ``dyag*``
@@ -53,6 +55,7 @@ def isolated_home(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     for name in HF_LOCATIONS:
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)  # a test's run must not write to the real job's summary
     return home
 
 
@@ -75,6 +78,12 @@ def catalog() -> list[dict]:
     from dyag.data.kb import read_kb, sample_kb_path
 
     return read_kb(sample_kb_path())
+
+
+@pytest.fixture(scope="module")
+def by_id(catalog) -> dict[str, dict]:
+    """The sample catalog (``catalog``) by application id; shared like it, so not to be changed."""
+    return {r["id"]: r for r in catalog}
 
 
 @pytest.fixture()

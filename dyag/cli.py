@@ -35,10 +35,21 @@ COMMANDS = {
 }
 
 
+class DyagArgumentParser(argparse.ArgumentParser):
+    """argparse, with its error line made safe for a terminal: an argument it quotes back (an unknown flag,
+    one value too many) keeps to one line without control characters. Subcommands inherit the class."""
+
+    def error(self, message: str):
+        from dyag.utils.text import sanitize_terminal
+
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {sanitize_terminal(message, single_line=True)}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from dyag.utils.options import add_command
 
-    parser = argparse.ArgumentParser(
+    parser = DyagArgumentParser(
         prog="dyag",
         description="Fine-tune small LLMs on a knowledge base, compare with RAG, and gate answer quality.",
     )

@@ -1,5 +1,6 @@
-"""Helpers shared by the tests (the fixtures are in the top-level conftest.py): small training
-data for tiny-random, and the runner behind the ``cli`` fixture."""
+"""Helpers shared by the tests (the fixtures are in the top-level conftest.py): the repository's
+paths, a small golden set and small training data for tiny-random, and the runner behind the ``cli``
+fixture."""
 
 from __future__ import annotations
 
@@ -9,6 +10,22 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
+
+#: The repository's root (the folder of pyproject.toml, golden/, benchmarks/ and tests/).
+ROOT = Path(__file__).resolve().parents[1]
+#: The tests' own data files (small catalogs, golden sets, predictions, a results document).
+FIXTURES = ROOT / "tests" / "fixtures"
+#: dyag's seed golden set.
+SEED_GOLDEN = ROOT / "golden" / "seed.jsonl"
+
+
+def write_seed_golden(path: Path, n: int = 3) -> Path:
+    """``path`` written with the first ``n`` golden cases of ``golden/seed.jsonl``, line for line (a small
+    golden set, quick to answer and score); returned."""
+    lines = SEED_GOLDEN.read_text(encoding="utf-8").splitlines()[:n]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
 def hosting_rows(n: int, *, grow: str = "") -> list[dict]:
@@ -76,9 +93,9 @@ class Cli:
 
 
 def child_env(**overrides: str) -> dict:
-    """This process's environment for a child, without ``PYTEST_ADDOPTS``/``PYTEST_XDIST_WORKER``
+    """This process's environment for a child, without ``PYTEST_ADDOPTS``/``PYTEST_XDIST_WORKER``/``GITHUB_STEP_SUMMARY``
     (a child pytest is its own run), with ``overrides`` set."""
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER")}
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER", "GITHUB_STEP_SUMMARY")}
     env.update(overrides)
     return env
 

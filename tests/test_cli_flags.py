@@ -1,19 +1,18 @@
 """Every command's flags, the perf benchmark's and the pytest plugin's come from config dataclasses through
-one derivation (dyag.utils.config.option_specs): help and default on every flag, one spelling each."""
+one derivation (dyag.utils.options.option_specs): help and default on every flag, one spelling each."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-from pathlib import Path
 
 import pytest
 
 from dyag.cli import build_parser, main
-from dyag.utils.config import SPEC_KEYS, build_config, cli_fields, option_specs
+from dyag.utils.options import SPEC_KEYS, build_config, cli_fields, option_specs
+from tests.helpers import ROOT
 
 pytest_plugins = ["pytester"]
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _command_parsers(parser: argparse.ArgumentParser, prefix: str = "dyag"):

@@ -8,18 +8,16 @@ ones — the base model's answers, loops, empty answers, invented turns — the 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from dyag.settings import load_config
 from dyag.data.golden import read_golden
-from dyag.data.kb import read_kb, sample_kb_path
 from dyag.evaluation.compare import compare_to_baseline
 from dyag.evaluation.scoring import score_predictions
 from dyag.gates import FLOOR_GATES, RULE_GATES, beats_gate, floor_gate, gate_value, rule_gate
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 GATES = load_config(ROOT).gates
 
 MODELS = {"smollm2:135m": "smollm2_135m", "gemma3:270m": "gemma3_270m"}
@@ -36,11 +34,6 @@ def _baseline(stem: str) -> dict:
 @pytest.fixture(scope="module")
 def golden():
     return {c.id: c for name in ("seed.jsonl", "quick.jsonl") for c in read_golden(ROOT / "golden" / name)}
-
-
-@pytest.fixture(scope="module")
-def kb():
-    return read_kb(sample_kb_path())
 
 
 def _rescore(stored: dict, golden: dict, kb, replace=None) -> dict:
@@ -81,8 +74,8 @@ def stored(model):
 
 
 @pytest.fixture(scope="module")
-def reference(stored, golden, kb):
-    return _rescore(stored, golden, kb)
+def reference(stored, golden, catalog):
+    return _rescore(stored, golden, catalog)
 
 
 @pytest.mark.parametrize("kind", ["base", "finetuned", "rag"])
@@ -107,9 +100,9 @@ def _bad(name):
 
 
 @pytest.mark.parametrize("bad", ["base answers", "loops", "empty", "invented turns"])
-def test_known_bad_finetuned_answers_fail_the_gates(model, bad, stored, reference, golden, kb):
+def test_known_bad_finetuned_answers_fail_the_gates(model, bad, stored, reference, golden, catalog):
     replace = _bad(bad)
-    results = _rescore(stored, golden, kb,
+    results = _rescore(stored, golden, catalog,
                        lambda system, case, s: replace(system, case, s) if system.endswith("/finetuned")
                        else (case["answer"], case.get("meta", {})))
     outcomes = _gates(results, reference, model, "finetuned")

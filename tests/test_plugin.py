@@ -4,7 +4,6 @@ the gates must catch that)."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -16,8 +15,9 @@ import torch  # noqa: F401,E402
 import transformers  # noqa: F401,E402
 import trl  # noqa: F401,E402
 
+from tests.helpers import write_seed_golden
+
 pytest_plugins = ["pytester"]
-ROOT = Path(__file__).resolve().parents[1]
 
 SUITES = "from dyag.suites import *  # noqa: F401,F403\n"
 
@@ -31,9 +31,7 @@ def shared_home(tmp_path_factory):
 @pytest.fixture()
 def bench(pytester, shared_home, monkeypatch):
     monkeypatch.setenv("DYAG_HOME", str(shared_home))
-    golden = pytester.path / "golden.jsonl"
-    lines = (ROOT / "golden" / "seed.jsonl").read_text(encoding="utf-8").splitlines()[:3]
-    golden.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_seed_golden(pytester.path / "golden.jsonl")
     pytester.makepyfile(test_dyag=SUITES)  # the shipped suites, as a project uses them
     return pytester
 

@@ -8,12 +8,12 @@ fixture names as deprecated aliases.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
+from tests.helpers import write_seed_golden
+
 pytest_plugins = ["pytester"]
-ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "transformers", "peft", "trl", "sentence_transformers", "accelerate")
 
 
@@ -22,8 +22,7 @@ def project(pytester, isolated_home, monkeypatch):
     """A project folder with the dyag plugin on (a 3-question golden set, dyag's suites collected)."""
     monkeypatch.delenv("DYAG_PLUGIN_OFF", raising=False)
     monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
-    lines = (ROOT / "golden" / "seed.jsonl").read_text(encoding="utf-8").splitlines()[:3]
-    (pytester.path / "golden.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_seed_golden(pytester.path / "golden.jsonl")
     pytester.makepyfile(test_dyag="from dyag.suites import *  # noqa: F401,F403\n")
     return pytester
 

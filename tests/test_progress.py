@@ -4,15 +4,14 @@ estimate from the last run; and, through the pytest plugin, the lines in a non-t
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from dyag import progress
 from dyag.progress import PhaseReporter, format_duration
+from tests.helpers import write_seed_golden
 
 pytest_plugins = ["pytester"]
-ROOT = Path(__file__).resolve().parents[1]
 
 
 class Clock:
@@ -176,8 +175,7 @@ def test_answers(dyag_scored):
 def test_phase_lines_reach_a_non_terminal_log_before_the_results(pytester, tmp_path, monkeypatch):
     monkeypatch.setenv("DYAG_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("DYAG_PROGRESS_EVERY", "0")  # a progress line at every step
-    lines = (ROOT / "golden" / "seed.jsonl").read_text(encoding="utf-8").splitlines()[:3]
-    (pytester.path / "golden.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_seed_golden(pytester.path / "golden.jsonl")
     pytester.makefile(".toml", pyproject=PROJECT)
     pytester.makepyfile(test_phases=TESTS)
     args = ("--dyag-models", "tiny-random", "--dyag-systems", "base,finetuned", "--dyag-profile", "tiny",

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from dyag import results as R
 from dyag.errors import DyagError
 from dyag.sweep import expand_grid, parse_grid, point_label
+from tests.helpers import write_seed_golden
 
 
 def test_grid_parsing_and_expansion():
@@ -26,9 +25,7 @@ def test_grid_parsing_and_expansion():
 @pytest.mark.slow
 def test_sweep_trains_each_point_ranks_them_and_the_report_renders_it(home_with_models, tmp_path, monkeypatch, cli):
     monkeypatch.chdir(tmp_path)
-    seed = [json.loads(line) for line in open(__file__.replace("tests/test_sweep.py", "golden/seed.jsonl"),
-                                              encoding="utf-8")][:3]
-    (tmp_path / "golden.jsonl").write_text("".join(json.dumps(c) + "\n" for c in seed), encoding="utf-8")
+    write_seed_golden(tmp_path / "golden.jsonl")
     (tmp_path / "pyproject.toml").write_text('[tool.dyag]\ngolden = ["golden.jsonl"]\n', encoding="utf-8")
     result = cli("sweep", "--model", "tiny-random", "--grid", "epochs=1,2", "--output", "sweep.json",
                  "--report", "sweep.html")

@@ -12,6 +12,7 @@ Exit 0; 2 on bad input or when no rating matches an answer of the results.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 
@@ -37,6 +38,8 @@ def run(config: AgreementConfig) -> int:
 
     if config.worst < 0:
         raise DyagError(f"--worst must be 0 or more, got {config.worst}")
+    if not math.isfinite(config.threshold):  # nan compares false with every score; not JSON either
+        raise DyagError(f"--threshold must be a finite number, got {config.threshold}")
     results = read(config.results)
     ratings = read_ratings(config.ratings)
     found = agreement(results, ratings, threshold=config.threshold, worst=config.worst)

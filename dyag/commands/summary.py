@@ -59,7 +59,7 @@ def run(config: SummaryConfig) -> int:
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise DyagError(f"{config.output}: cannot write: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the name
+        raise DyagError(f"{config.output}: cannot write: {getattr(exc, 'strerror', None) or exc}") from None
     print(f"dyag: summary {config.output}")
     return 0

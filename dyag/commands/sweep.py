@@ -22,6 +22,7 @@ def run(config: SweepConfig) -> int:
     from dyag.results import write
     from dyag.sweep import format_ranking, run_sweep
 
+    check_model(config.model, flag="--model")
     results = run_sweep(config, log=lambda line: print(line, file=sys.stderr, flush=True))
     write(config.output, results)
     print(format_table(results))
@@ -34,3 +35,17 @@ def run(config: SweepConfig) -> int:
         render_report([results], config.report, overwrite=True)
         print(f"report: {config.report}", file=sys.stderr)
     return 0
+
+
+def check_model(name: str, *, flag: str) -> None:
+    """A model that cannot be used here is one error line, before any point's progress line
+    (a hub model that is not cached yet is let through when online: the sweep downloads it)."""
+    from dyag.errors import DyagError
+    from dyag.models.hub import hf_offline
+    from dyag.models.loading import model_availability
+    from dyag.models.registry import get_model_spec
+
+    spec = get_model_spec(name)  # an unknown shortcut, a missing path, a folder that is no model: DyagError
+    available, reason = model_availability(spec)
+    if not available and not (spec.source == "hub" and not hf_offline()):
+        raise DyagError(f"{flag} {name}: {reason}")

@@ -174,6 +174,8 @@ def output_paths(output: Path, split: bool) -> dict[str, Path]:
     """``data/ds_100.jsonl`` -> itself, or with ``split`` ``data/ds_100_{train,val,test,test_golden,golden}.jsonl``."""
     if not split:
         return {"all": output}
+    if not output.name:  # "." or "/": no file name to derive the split files' names from
+        raise DyagError(f"--output {output}: not a file name")
     names = (*SPLIT_NAMES, "test_golden", "golden")
     return {name: output.with_name(f"{output.stem}_{name}.jsonl") for name in names}
 

@@ -53,8 +53,8 @@ def read(path: str | os.PathLike) -> Results:
         raise DyagError(f"{label}: no such results file") from None
     except IsADirectoryError:
         raise DyagError(f"{label}: is a directory, not a results JSON file") from None
-    except OSError as exc:
-        raise DyagError(f"{label}: cannot read: {exc.strerror or exc}") from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in the path
+        raise DyagError(f"{label}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

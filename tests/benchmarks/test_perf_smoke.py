@@ -4,14 +4,12 @@ attention boundaries: a packed, padding-free row must score each example as if i
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from dyag.utils.atomic import atomic_write_jsonl
-from tests.helpers import hosting_rows
+from tests.helpers import ROOT, hosting_rows
 
-ROOT = Path(__file__).resolve().parents[1]
 
 ROWS = hosting_rows(6, grow=" et sauvegardée")  # answers of different lengths
 

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from dyag.evaluation.scoring import aggregate_cases
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 STORED = sorted((ROOT / "golden" / "baselines").glob("smollm2_135m.*.json"))[0]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 import string
 
@@ -22,11 +23,6 @@ from dyag.errors import DyagError
 from dyag.prompts import DEFAULT_SYSTEM_PROMPT
 
 FRENCH_STOP_WORDS = (" est ", " de ", " du ", " des ", " la ", " le ", " les ", " et ", " sur ", " a ")
-
-
-@pytest.fixture(scope="module")
-def by_id(catalog) -> dict[str, dict]:
-    return {r["id"]: r for r in catalog}
 
 
 @pytest.fixture(scope="module")
@@ -58,10 +54,23 @@ def row(kb_id: str, field: str, question: str, reply: str, template: str = "x.q1
 
 
 # --- the registry ------------------------------------------------------------------------------
-def test_registry_names_and_types():
-    assert list(DEGRADATIONS) == ["fake-dialogue", "swapped-facts", "under-training", "cut-short", "english"]
+def test_every_degradation_is_offered_calibrated_and_spoils_something(rows, catalog):
+    """The registry is what --dyag-degrade offers and what ``make calibrate`` runs (benchmarks/calibrate.py
+    keeps its own list), in the same order; each entry is a Degradation under its own name with a help
+    text, and spoils either the rows (``rows`` set: degrade_rows changes answers) or the training
+    (``rows`` None: the data is unchanged and training_factor shortens the epochs)."""
+    from benchmarks.calibrate import DEGRADATIONS as CALIBRATED
+    from dyag.session import SessionOptions
+
+    offered = next(f.metadata["choices"] for f in dataclasses.fields(SessionOptions) if f.name == "degrade")
+    assert list(offered) == list(DEGRADATIONS) == list(CALIBRATED)
     for name, d in DEGRADATIONS.items():
         assert isinstance(d, Degradation) and d.name == name and d.help
+        changed = sum(answer(a) != answer(b) for a, b in zip(rows, degrade_rows(rows, name, catalog)))
+        if d.rows is None:
+            assert changed == 0 and 0 < training_factor(name) < 1, name
+        else:
+            assert changed > 0 and training_factor(name) == 1.0, name
     assert DEGRADATIONS["under-training"].rows is None
 
 

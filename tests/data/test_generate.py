@@ -29,8 +29,7 @@ from dyag.data.splits import parse_ratios, split_groups, split_sizes
 from dyag.data.templates import FIELD_TEMPLATES, available_fields, elide, field_facts, template_context
 from dyag.data.training_set import read_training_set
 from dyag.errors import DyagError
-
-DATA = Path(__file__).parent / "data"
+from tests.helpers import FIXTURES
 
 
 @pytest.fixture(scope="module")
@@ -139,14 +138,14 @@ def test_description_expands_a_sigle_only_when_there_is_one(tmp_path, catalog):
 
 
 def test_record_without_metadata_is_answered_with_its_text(tmp_path):
-    generate_training(GenerateConfig(kb=DATA / "kb_small.jsonl", output=tmp_path / "s.jsonl", method="augmented"))
+    generate_training(GenerateConfig(kb=FIXTURES / "kb_small.jsonl", output=tmp_path / "s.jsonl", method="augmented"))
     gamma = [r for r in rows_of(tmp_path / "s.jsonl") if r["meta"]["kb_id"] == "gamma"]
     assert {r["meta"]["field"] for r in gamma} == {"description"}
     assert {answer_text(r) for r in gamma} == {"Gamma est une fiche sans métadonnées."}
 
 
 def test_system_prompt_comes_first(tmp_path):
-    generate_training(GenerateConfig(kb=DATA / "kb_small.jsonl", output=tmp_path / "s.jsonl", system_prompt="Réponds en français."))
+    generate_training(GenerateConfig(kb=FIXTURES / "kb_small.jsonl", output=tmp_path / "s.jsonl", system_prompt="Réponds en français."))
     rows = rows_of(tmp_path / "s.jsonl")
     assert all(r["messages"][0] == {"role": "system", "content": "Réponds en français."} for r in rows)
     assert all([m["role"] for m in r["messages"]] == ["system", "user", "assistant"] for r in rows)
@@ -224,13 +223,13 @@ def test_split_of_all_phrasings_keeps_groups_together(tmp_path):
 
 
 def test_three_groups_fill_every_split(tmp_path):
-    config = GenerateConfig(kb=DATA / "kb_small.jsonl", output=tmp_path / "d.jsonl", count=3, split=True)
+    config = GenerateConfig(kb=FIXTURES / "kb_small.jsonl", output=tmp_path / "d.jsonl", count=3, split=True)
     result = generate_training(config)
     assert [result.counts[n] for n in ("train", "val", "test")] == [1, 1, 1]
 
 
 def test_without_split_only_output_is_written(tmp_path):
-    generate_training(GenerateConfig(kb=DATA / "kb_small.jsonl", output=tmp_path / "d.jsonl"))
+    generate_training(GenerateConfig(kb=FIXTURES / "kb_small.jsonl", output=tmp_path / "d.jsonl"))
     assert [p.name for p in tmp_path.iterdir()] == ["d.jsonl"]
 
 
@@ -318,10 +317,10 @@ def test_output_that_is_a_directory_or_the_kb_is_refused(tmp_path):
         generate_training(GenerateConfig(kb="sample", output=tmp_path / "d.jsonl", split=True))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d_train.jsonl"]
     kb = tmp_path / "kb.jsonl"
-    shutil.copy(DATA / "kb_small.jsonl", kb)
+    shutil.copy(FIXTURES / "kb_small.jsonl", kb)
     with pytest.raises(DyagError, match="overwrite the knowledge base"):
         generate_training(GenerateConfig(kb=kb, output=kb))
-    assert kb.read_bytes() == (DATA / "kb_small.jsonl").read_bytes()
+    assert kb.read_bytes() == (FIXTURES / "kb_small.jsonl").read_bytes()
 
 
 def test_progress_bar_hidden_for_few_records_or_no_tty():
@@ -379,7 +378,7 @@ def test_cli_bad_kb_line_is_reported(tmp_path, cli):
 
 
 def test_generate_result_rows_are_json_lines(tmp_path):
-    result = generate_training(GenerateConfig(kb=DATA / "kb_small.jsonl", output=tmp_path / "d.jsonl", method="augmented"))
+    result = generate_training(GenerateConfig(kb=FIXTURES / "kb_small.jsonl", output=tmp_path / "d.jsonl", method="augmented"))
     lines = (tmp_path / "d.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == result.counts["all"] == result.made
     assert all(set(json.loads(line)) == {"messages", "meta"} for line in lines)

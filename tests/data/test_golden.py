@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from pathlib import Path
 
 import pytest
 
 from dyag.data.generate import build_groups
 from dyag.data.golden import GoldenCase, read_golden, write_golden
 from dyag.errors import DyagError
+from tests.helpers import FIXTURES, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = Path(__file__).parent / "data"
 SEED_QUESTIONS = [
     "Qu'est-ce que GIDAF ?",
     "Qui héberge GIDAF ?",
@@ -27,12 +25,6 @@ SEED_QUESTIONS = [
     "Quelle est la version de GIDAF ?",
     "Où trouve-t-on la documentation ?",
 ]
-
-
-@pytest.fixture(scope="module")
-def apps(catalog) -> dict[str, dict]:
-    """The sample catalog by application id."""
-    return {r["id"]: r for r in catalog}
 
 
 @pytest.fixture(scope="module")
@@ -52,11 +44,11 @@ def fold(s: str) -> str:
 # --- committed golden sets ------------------------------------------------------------------
 
 
-def test_seed_set_is_the_seed_questions(seed_cases, apps):
+def test_seed_set_is_the_seed_questions(seed_cases, by_id):
     assert [c.question for c in seed_cases] == SEED_QUESTIONS
     assert all(c.tags == ["seed"] and c.lang == "fr" and c.expect is None for c in seed_cases)
     by_q = {c.question: c for c in seed_cases}
-    gidaf = apps["gidaf"]["metadata"]
+    gidaf = by_id["gidaf"]["metadata"]
     assert gidaf["sigle"] in by_q["Qu'est-ce que GIDAF ?"].reference
     assert by_q["Qui héberge GIDAF ?"].facts == [gidaf["hebergeur"]]
     assert by_q["Quelles technologies utilise GIDAF ?"].facts == gidaf["technologies"]
@@ -72,10 +64,10 @@ def test_catalog_set_size_and_tags(catalog_cases):
     assert tags.count("near-collision") >= 8 and tags.count("near-collision") % 2 == 0
 
 
-def test_unknown_cases_name_applications_absent_from_the_catalog(catalog_cases, apps):
+def test_unknown_cases_name_applications_absent_from_the_catalog(catalog_cases, by_id):
     unknown = [c for c in catalog_cases if c.expect == "unknown"]
     assert len(unknown) >= 4
-    names = {fold(r["metadata"]["nom"]) for r in apps.values()} | set(apps)
+    names = {fold(r["metadata"]["nom"]) for r in by_id.values()} | set(by_id)
     for case in unknown:
         assert "unknown" in case.tags and case.kb_ids == [] and case.facts == []
         match = re.fullmatch(r"Je ne connais pas d'application nommée (.+) dans le catalogue\.", case.reference)
@@ -85,11 +77,11 @@ def test_unknown_cases_name_applications_absent_from_the_catalog(catalog_cases, 
 
 
 def test_near_collision_cases_come_in_pairs_about_different_applications(catalog_cases):
-    by_id = {c.id: c for c in catalog_cases if "near-collision" in c.tags}
-    for case in by_id.values():
+    near = {c.id: c for c in catalog_cases if "near-collision" in c.tags}
+    for case in near.values():
         other = case.id.split("-vs-")[1]
         field = case.tags[1]
-        twin = by_id[f"nc-{other}-{field}-vs-{case.kb_ids[0]}"]
+        twin = near[f"nc-{other}-{field}-vs-{case.kb_ids[0]}"]
         assert twin.kb_ids != case.kb_ids and twin.facts != case.facts
 
 
@@ -101,10 +93,10 @@ def test_paraphrases_are_not_training_template_outputs(catalog_cases, catalog):
 
 
 @pytest.mark.parametrize("name", ["seed.jsonl", "catalog.jsonl"])
-def test_golden_facts_are_in_the_catalog_text(name, apps):
+def test_golden_facts_are_in_the_catalog_text(name, by_id):
     for case in read_golden(ROOT / "golden" / name):
-        assert all(k in apps for k in case.kb_ids), case.id
-        texts = " ".join(apps[k]["text"] for k in case.kb_ids)
+        assert all(k in by_id for k in case.kb_ids), case.id
+        texts = " ".join(by_id[k]["text"] for k in case.kb_ids)
         for fact in case.facts:
             assert fact in texts, (case.id, fact)
             assert fact in case.reference, (case.id, fact)
@@ -114,7 +106,7 @@ def test_golden_facts_are_in_the_catalog_text(name, apps):
 
 
 def test_read_golden_fixture_and_defaults():
-    cases = read_golden(DATA / "golden_small.jsonl")
+    cases = read_golden(FIXTURES / "golden_small.jsonl")
     assert [c.id for c in cases] == ["alpha-hebergeur-1", "unknown-delta"]
     assert cases[1].lang == "fr" and cases[1].expect == "unknown"
     assert "expect" not in cases[0].to_dict() and cases[1].to_dict()["expect"] == "unknown"

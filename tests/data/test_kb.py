@@ -15,8 +15,7 @@ from dyag.data.kb import METADATA_TYPES, read_kb, resolve_kb_path, sample_kb_pat
 from dyag.data.templates import format_count
 from dyag.errors import DyagError
 from dyag.utils.jsonl import iter_jsonl
-
-DATA = Path(__file__).parent / "data"
+from tests.helpers import FIXTURES
 
 
 def write_lines(path: Path, lines: list[str]) -> Path:
@@ -81,7 +80,7 @@ def test_sample_catalog_has_near_collisions(catalog):
 
 
 def test_read_kb_keeps_extra_keys_and_records_without_metadata():
-    records = read_kb(DATA / "kb_small.jsonl")
+    records = read_kb(FIXTURES / "kb_small.jsonl")
     assert [r["id"] for r in records] == ["alpha", "beta", "gamma"]
     assert records[0]["source"] == "fixture"
     assert "metadata" not in records[2]

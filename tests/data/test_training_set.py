@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from dyag.data.training_set import messages_to_prompt_completion, read_training_set
 from dyag.errors import DyagError
-
-DATA = Path(__file__).parent / "data"
+from tests.helpers import FIXTURES
 
 
 def msg(role: str, content: str = "x") -> dict:
@@ -18,7 +16,7 @@ def msg(role: str, content: str = "x") -> dict:
 
 
 def test_read_training_set_fixture():
-    rows = read_training_set(DATA / "training_small.jsonl")
+    rows = read_training_set(FIXTURES / "training_small.jsonl")
     assert len(rows) == 2
     assert rows[0]["meta"]["field"] == "hebergeur"
 

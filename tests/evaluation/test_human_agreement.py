@@ -8,11 +8,11 @@ prompt score above 1/10 or lets more answers rated wrong score 5/10 or more.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT
+
 RATED = ROOT / "golden" / "rated"
 
 

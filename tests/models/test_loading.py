@@ -27,6 +27,7 @@ from dyag.models.materialize import MANIFEST, model_cache_dir, read_manifest, re
 from dyag.models.registry import GEMMA_CHAT_TEMPLATE, ModelSpec, get_model_spec
 from dyag.models.turns import end_of_turn_ids
 from dyag.utils.paths import cache_dir
+from tests.helpers import ROOT
 
 OFFLINE = "qwen2.5:0.5b: not in the local cache and no network: pull it on a connected machine or pass a local path"
 QUESTION = [{"role": "user", "content": "Qui héberge GIDAF ?"}]
@@ -397,8 +398,7 @@ def test_greedy_loop_retires_ended_rows_and_answers_like_generate(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     generator = load_model("smollm2:135m", force_cpu=True)
     dec = DecodingConfig(max_new_tokens=40)
-    root = Path(__file__).resolve().parents[1]
-    questions = [c.question for c in read_golden(root / "golden" / "catalog.jsonl")][:8]
+    questions = [c.question for c in read_golden(ROOT / "golden" / "catalog.jsonl")][:8]
     prompts = [generator.render(generator.messages(q, system_prompt=dec.system_prompt)) for q in questions]
     ours = generator.generate(prompts, dec, batch_size=8)
     generator.retire_finished = False

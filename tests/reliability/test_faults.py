@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from dyag.errors import DyagError
-from tests.helpers import kill_when
+from tests.helpers import FIXTURES, kill_when
 
 
 def _finetune_args(train_file: Path, out: Path, steps: int) -> list[str]:
@@ -71,7 +71,7 @@ def test_a_failing_report_write_keeps_the_previous_report(tmp_path, monkeypatch)
     from dyag.report.render import render_report
     from dyag.utils import atomic
 
-    results = json.loads((Path(__file__).parents[1] / "data" / "report" / "results_small.json").read_text())
+    results = json.loads((FIXTURES / "report" / "results_small.json").read_text())
     out = render_report([results], tmp_path / "index.html")
     before = out.read_bytes()
     monkeypatch.setattr(atomic.os, "replace", lambda *a: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space")))

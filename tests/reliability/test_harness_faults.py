@@ -22,9 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import Cli, CliResult, child_env, kill_when
+from tests.helpers import ROOT, Cli, CliResult, child_env, kill_when, write_seed_golden
 
-ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 
 HANG_PLUGIN = '''
@@ -89,8 +88,7 @@ def test_each_worker_needs_the_adapter(n, dyag_finetuned, dyag_model, dyag_resul
 @pytest.fixture()
 def project(tmp_path) -> Path:
     """A working folder with a 3-question golden set and the test instruments on PYTHONPATH."""
-    lines = (ROOT / "golden" / "seed.jsonl").read_text(encoding="utf-8").splitlines()[:3]
-    (tmp_path / "golden.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_seed_golden(tmp_path / "golden.jsonl")
     plugins = tmp_path / "plugins"
     plugins.mkdir()
     (plugins / "dyag_hang.py").write_text(HANG_PLUGIN, encoding="utf-8")

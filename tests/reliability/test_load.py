@@ -1,14 +1,14 @@
 """Load: scoring 10,000 stored predictions stays in bounded memory (the 1,000-case report is
-checked in tests/test_report.py::test_thousand_case_report_stays_small_fast_and_collapsed)."""
+checked in tests/report/test_render.py::test_thousand_case_report_stays_small_fast_and_collapsed)."""
 
 from __future__ import annotations
 
 import tracemalloc
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.helpers import ROOT
+
 N = 10_000
 #: measured: 75 MB traced peak for 10,000 predictions (about 3 KB of results per case, kept);
 #: a pairwise structure over the cases (10,000² floats = 800 MB) would break this bound

@@ -13,10 +13,11 @@ import pytest
 
 from dyag.report.render import render_report
 from dyag.results import parse
+from tests.helpers import FIXTURES
 
 pytestmark = pytest.mark.chromium
 
-FIXTURE = Path(__file__).parent / "data" / "report" / "results_small.json"
+FIXTURE = FIXTURES / "report" / "results_small.json"
 PWN = "document.body.setAttribute('data-pwned','1')"
 PAYLOADS = (
     f'<img src=x onerror="{PWN}">',

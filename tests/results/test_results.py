@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -14,8 +13,8 @@ from dyag.evaluation.registry import column, metric, unregister
 from dyag.evaluation.scoring import score_predictions
 from dyag.evaluation.table import format_table
 from dyag.system import System
+from tests.helpers import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 BASELINES = sorted((ROOT / "golden" / "baselines").glob("*.json"))
 GOLDEN = [{"id": f"q{i}", "question": f"Qui héberge APP{i} ?", "reference": f"APP{i} est hébergée à Lyon.",
            "facts": ["Lyon"]} for i in range(12)]

@@ -12,8 +12,7 @@ from dyag.errors import DyagError
 from dyag.settings import (RECIPE_DEFAULTS, ProjectConfig, TrainingSource, command_defaults, default_recipe, layered,
                            load_config, recipe_fields)
 from dyag.settings.views import README_BEGIN, README_END, reference
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.helpers import ROOT
 
 
 def _other_value(name: str, spec, folder: Path):

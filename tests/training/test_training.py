@@ -8,7 +8,7 @@ import pytest
 
 from dyag.errors import DyagError
 from dyag.training.config import FinetuneConfig
-from dyag.utils.config import build_config, load_yaml_config
+from dyag.utils.options import build_config, load_yaml_config
 from tests.helpers import TRAIN_ROWS as ROWS  # what the shared train_file fixture holds
 
 

@@ -20,6 +20,7 @@ from dyag.errors import DyagError
 from dyag.utils.atomic import sha256_json
 from dyag.utils.store import Store
 from dyag.utils.warnings import DyagWarning
+from tests.helpers import ROOT
 
 KEY = "0123456789abcdef"
 
@@ -256,7 +257,7 @@ def test_a_build_killed_midway_leaves_nothing_that_looks_complete(tmp_path):
         f"Store({str(root)!r}).get_or_build({KEY!r}, build)\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
-                            cwd=Path(__file__).parents[1])
+                            cwd=ROOT)
     try:
         assert proc.stdout.readline().strip() == "building"
         proc.send_signal(signal.SIGKILL)
@@ -308,5 +309,5 @@ def test_the_docstring_examples_hold_and_import_no_torch(tmp_path, monkeypatch):
     assert result.attempted > 0 and result.failed == 0
     code = "import sys, dyag.utils.store; print(sorted(m for m in ('torch', 'transformers') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).parents[1]).stdout
+                         cwd=ROOT).stdout
     assert out.strip() == "[]"

@@ -4,21 +4,14 @@ questions fail; answers that quote a catalog value, a URL or an acronym's expans
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from dyag.data.golden import read_golden
-from dyag.data.kb import read_kb, sample_kb_path
 from dyag.evaluation.rules import run_rules
+from tests.helpers import FIXTURES, ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
-LABELLED = ROOT / "tests" / "data" / "echo_labelled.jsonl"
-
-
-@pytest.fixture(scope="module")
-def catalog():
-    return read_kb(sample_kb_path())
+LABELLED = FIXTURES / "echo_labelled.jsonl"
 
 
 @pytest.fixture(scope="module")
@@ -59,11 +52,10 @@ def test_no_golden_reference_is_an_echo_even_with_its_record_retrieved(catalog, 
     assert flagged == []
 
 
-def test_no_training_answer_is_an_echo(catalog):
+def test_no_training_answer_is_an_echo(catalog, by_id):
     from dyag.data.generate import build_groups
     from dyag.data.templates import FIELD_TEMPLATES, answer_templates, template_context
 
-    by_id = {r["id"]: r for r in catalog}
     checked, flagged = 0, []
     for group in build_groups(catalog, "augmented", 42):
         for ex in group:
