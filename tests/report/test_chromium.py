@@ -132,3 +132,63 @@ def test_the_rating_script_runs_in_chromium_and_restores_stored_ratings(tmp_path
     assert 'data-ready="1"' in dom.stdout  # the script ran (the CSP let it)
     assert dom.stdout.count('aria-pressed="true"') == 2
     assert 'id="rate-count">2<' in dom.stdout
+
+
+@pytest.mark.parametrize("name", ["all", "failing", "different", "disagree"])
+def test_the_question_filters_run_in_chromium(tmp_path, name):
+    """The questions' filters (a link may name one: ``#filter=failing``) hide exactly the questions that do
+    not match: failing a rule; answered correctly by one of the first two systems and not the other; or
+    rated against the score (one answer rated "correct" that scores under 5, one "wrong" that scores 5+)."""
+    import re
+
+    from dyag.evaluation.agreement import answer_sha256
+
+    binary = chromium_binary()
+    data = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    doc = parse(data)
+    low = next(c for c in doc.cases if c.score is not None and c.score < 5)
+    high = next((c for c in doc.cases if c.score is not None and c.score >= 5), None)
+    rated = [(low, "correct")] + ([(high, "wrong")] if high else [])
+    ratings = tmp_path / "ratings.jsonl"
+    ratings.write_text("".join(json.dumps({"id": c.id, "system": c.system, "answer_sha256": answer_sha256(c.answer),
+                                           "rating": r, "comment": "", "rater": "r"}) + "\n" for c, r in rated),
+                       encoding="utf-8")
+    page = render_report([doc], tmp_path / "index.html", ratings=[ratings])
+    dom = chromium(binary, tmp_path / "profile", "--dump-dom", page.resolve().as_uri() + f"#filter={name}")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    questions = re.findall(r'<details class="q[ "][^>]*>', dom.stdout)
+    shown = [q for q in questions if " hidden" not in q]
+    ids = {re.search(r'data-question-id="([^"]+)"', q).group(1) for q in shown}
+    by_id: dict[str, dict[str, float]] = {}
+    for c in doc.cases:
+        if c.score is not None:
+            by_id.setdefault(c.id, {})[c.system] = c.score
+    systems = [m for m in re.findall(r'<option[^>]*>([^<]+)</option>', dom.stdout)]
+    first, second = systems[0], systems[1]
+    expected = {
+        "all": {c.id for c in doc.cases},
+        "failing": {c.id for c in doc.cases if any(not r.passed and r.severity == "error" for r in c.rules)},
+        "different": {i for i, s in by_id.items() if first in s and second in s and (s[first] >= 5) != (s[second] >= 5)},
+        "disagree": {c.id for c, _ in rated},
+    }[name]
+    assert 'id="q-filters"' in dom.stdout and re.search(r'id="q-filters"[^>]*data-ready="1"', dom.stdout)
+    assert ids == expected and re.search(rf'data-shown="{len(expected)}"', dom.stdout)
+
+
+def test_a_screenshot_of_the_top_of_the_report(tmp_path):
+    """The first screen, as a reviewer sees it (kept as a test artefact in ``$DYAG_TEST_ARTIFACTS`` when set):
+    Chromium renders the page, verdict first, to a 1280x900 PNG."""
+    import struct
+
+    binary = chromium_binary()
+    page = render_report([parse(json.loads(FIXTURE.read_text(encoding="utf-8")))], tmp_path / "index.html", lang="en")
+    shot = tmp_path / "report-top.png"
+    run = chromium(binary, tmp_path / "profile", "--hide-scrollbars", "--window-size=1280,900",
+                   f"--screenshot={shot}", page.resolve().as_uri())
+    assert run.returncode == 0 and shot.is_file(), run.stderr[-2000:]
+    head = shot.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", head[16:24]) == (1280, 900)
+    artefacts = os.environ.get("DYAG_TEST_ARTIFACTS")
+    if artefacts:
+        Path(artefacts).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, Path(artefacts) / shot.name)

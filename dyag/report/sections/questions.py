@@ -52,6 +52,7 @@ class AnswerView:
     failed: list[RuleView]
     passed: list[str]
     id: str = ""
+    score: float | None = None  # the raw score, for the filters (data-score)
     sha256: str = ""  # of the answer's UTF-8 text: what a rating names the answer by
     ratings: list[StoredRating] = field(default_factory=list)
     selected: StoredRating | None = None  # the fresh stored rating the buttons start on
@@ -66,6 +67,7 @@ class QuestionView:
     rows: list[list[AnswerView]]  # one row per model, kinds aligned in columns
     n_errors: int
     n_warnings: int
+    regressed: bool = False  # a rule newly fails on it against the baseline
 
     @property
     def answers(self) -> list[AnswerView]:
@@ -80,6 +82,8 @@ class QuestionsView:
     max_links: int = MAX_FAILING_LINKS
     stamp: str = ""  # with the page title, the key of the ratings kept in the browser's storage
     rating_choices: tuple[str, ...] = RATINGS
+    systems: list[str] = field(default_factory=list)  # the "different between two systems" filter's choices
+    threshold: float = 5.0  # a score at or above it counts as a correct answer (dyag agreement's default)
 
     @property
     def n_rated(self) -> int:
@@ -120,6 +124,7 @@ def answer_view(case: Case, column: SystemColumn, slot: int, lang: str, ratings:
         score_text=fmt.fmt_number(score, lang, 1),
         score_class=score_class(score),
         failed=failed,
+        score=score,
         passed=[r.name for r in case.rules if r.passed],
         id=case.id,
         sha256=sha256 or answer_sha256(case.answer),
@@ -145,6 +150,7 @@ def build(ctx, t, ratings: list[Rating] | None = None) -> QuestionsView:
         by_id.setdefault(case.id, []).append(case)
     col_of = {c.system: c for c in ctx.columns}
     rank = {c.system: i for i, c in enumerate(ctx.columns)}
+    flipped = {f.id for reg in ctx.results.regression.values() for f in reg.new_rule_failures}
     views = []
     for qid, cases in by_id.items():
         rows: dict[str, list[AnswerView]] = {}
@@ -164,5 +170,7 @@ def build(ctx, t, ratings: list[Rating] | None = None) -> QuestionsView:
             rows=list(rows.values()),
             n_errors=sum(1 for a in answers for r in a.failed if r.severity == "error"),
             n_warnings=sum(1 for a in answers for r in a.failed if r.severity == "warning"),
+            regressed=qid in flipped,
         ))
-    return QuestionsView(views, len(ctx.results.cases), max(len(ctx.kinds), 1), stamp=storage_stamp(ctx, hashes))
+    return QuestionsView(views, len(ctx.results.cases), max(len(ctx.kinds), 1), stamp=storage_stamp(ctx, hashes),
+                         systems=[c.system for c in ctx.columns if c.system])

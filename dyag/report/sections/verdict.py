@@ -68,8 +68,9 @@ def build(ctx, t) -> VerdictView:
         status = "passed"
     else:
         status = "none"
-    headline = t[f"verdict_{status}"].format(failed=len(s.failed_gates), passed=len(s.passed_gates),
-                                           regressed=len(s.regressions))
+    what = ", ".join(t[key].format(n=n) for key, n in (("n_failed_gates", len(s.failed_gates)),
+                                                       ("n_regressions", len(s.regressions))) if n)
+    headline = t[f"verdict_{status}"].format(what=what or t["n_regressions"].format(n=0), passed=len(s.passed_gates))
     view = VerdictView(status, headline, passed_gates=len(s.passed_gates), compared=s.compared)
     view.failed_gates = [FailedGate(g.gate, g.system, g.message) for g in s.failed_gates]
     view.moved = [MovedRow(row_anchor(r.system, r.metric, r.split), r.system,

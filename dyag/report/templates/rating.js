@@ -131,3 +131,73 @@
   refreshCount();
   bar.setAttribute("data-ready", "1");  /* the buttons work: shown to tests and styles */
 }());
+
+/* The questions' filters: all, failing a rule, newly failing a rule against the baseline, answered
+   differently by two systems (one scores at or above the threshold, the other below), or where a
+   person's rating (stored or given here) disagrees with the score. */
+(function () {
+  "use strict";
+  var bar = document.getElementById("q-filters");
+  if (!bar) { return; }
+  var threshold = parseFloat(bar.getAttribute("data-threshold")) || 5;
+  var countEl = document.getElementById("q-filter-count");
+  var questions = Array.prototype.slice.call(document.querySelectorAll("details.q"));
+  var selA = document.getElementById("q-filter-a");
+  var selB = document.getElementById("q-filter-b");
+
+  function score(el) {
+    var v = el ? parseFloat(el.getAttribute("data-score")) : NaN;
+    return isNaN(v) ? null : v;
+  }
+  function answerOf(q, system) {
+    var found = null;
+    Array.prototype.forEach.call(q.querySelectorAll("article.answer"), function (a) {
+      if (a.getAttribute("data-system") === system) { found = a; }
+    });
+    return found;
+  }
+  var tests = {
+    all: function () { return true; },
+    failing: function (q) { return q.getAttribute("data-failing") === "1"; },
+    regressed: function (q) { return q.getAttribute("data-regressed") === "1"; },
+    different: function (q) {
+      var a = score(answerOf(q, selA ? selA.value : "")), b = score(answerOf(q, selB ? selB.value : ""));
+      return a !== null && b !== null && (a >= threshold) !== (b >= threshold);
+    },
+    disagree: function (q) {
+      return Array.prototype.some.call(q.querySelectorAll("article.answer[data-rating]"), function (a) {
+        var rating = a.getAttribute("data-rating"), s = score(a);
+        return s !== null && rating !== "partly" && (rating === "correct") !== (s >= threshold);
+      });
+    }
+  };
+  function current() {
+    var checked = bar.querySelector("input[name=q-filter]:checked");
+    return checked ? checked.value : "all";
+  }
+  function apply() {
+    var test = tests[current()] || tests.all, shown = 0;
+    questions.forEach(function (q) {
+      var keep = test(q);
+      q.hidden = !keep;
+      if (keep) { shown += 1; }
+    });
+    countEl.textContent = String(bar.getAttribute("data-msg-shown") || "{n}/{total}")
+      .replace("{n}", String(shown)).replace("{total}", String(questions.length));
+    bar.setAttribute("data-shown", String(shown));
+  }
+  /* a link may name the filter: report.html#filter=failing */
+  var asked = /(?:^#|&)filter=(\w+)/.exec(window.location.hash || "");
+  if (asked && tests[asked[1]]) {
+    var radio = bar.querySelector("input[name=q-filter][value=" + asked[1] + "]");
+    if (radio) { radio.checked = true; }
+  }
+  bar.addEventListener("change", apply);
+  document.addEventListener("click", function (e) {
+    if (e.target && e.target.classList && e.target.classList.contains("rate-btn") && current() === "disagree") {
+      window.setTimeout(apply, 0);
+    }
+  });
+  apply();
+  bar.setAttribute("data-ready", "1");
+}());
