@@ -4,34 +4,14 @@ from __future__ import annotations
 
 from typing import Any, Union, get_args, get_origin
 
-from dyag.results.models import (
-    SCHEMA_VERSION,
-    Aggregate,
-    Calibration,
-    Case,
-    ComparisonRow,
-    Environment,
-    Machine,
-    Missing,
-    Perf,
-    PerfPair,
-    PerfTarget,
-    Regression,
-    Results,
-    RuleFlip,
-    RuleOutcome,
-    Run,
-    Scoring,
-    Sweep,
-    SweepPoint,
-    TestRecord,
-    TrainingMetrics,
-)
+from dyag.results import models as M
 
-DOC_MODELS = (Results, Run, Machine, Environment, Scoring, TrainingMetrics, Case, RuleOutcome, Aggregate, Missing,
-              Regression, ComparisonRow, RuleFlip, TestRecord, Perf, PerfPair, PerfTarget, Calibration, Sweep, SweepPoint)
+DOC_MODELS = tuple(getattr(M, name) for name in (
+    "Results", "Run", "Machine", "Environment", "Scoring", "TrainingMetrics", "Case", "RuleOutcome", "Aggregate",
+    "Missing", "Regression", "ComparisonRow", "RuleFlip", "TestRecord", "Perf", "PerfPair", "PerfTarget",
+    "Calibration", "Sweep", "SweepPoint"))
 
-_DOC_HEAD = f"""# Results JSON, schema version {SCHEMA_VERSION}
+_DOC_HEAD = f"""# Results JSON, schema version {M.SCHEMA_VERSION}
 
 <!-- Generated from dyag/results/ by `python -m dyag.results > docs/results-schema.md`; do not edit. -->
 

@@ -25,6 +25,15 @@ class RegressionRow:
     p_value: str
     verdict: str
     verdict_label: str
+    tolerance: str = ""
+
+
+def regression_row(r, t, lang: str) -> RegressionRow:
+    """One compared row (:class:`dyag.results.ComparisonRow`) as the page shows it, with its anchor."""
+    return RegressionRow(row_anchor(r.system, r.metric, r.split), r.system,
+                         metric_label(t, r.metric) + (f" · {r.split}" if r.split else ""),
+                         fmt.fmt_number(r.baseline, lang), fmt.fmt_number(r.current, lang), fmt.fmt_signed(r.delta, lang),
+                         fmt.fmt_p_value(r.p_value, lang), r.verdict, t[f"v_{r.verdict}"], fmt.fmt_number(r.tolerance, lang))
 
 
 @dataclass
@@ -54,10 +63,7 @@ def build(ctx, t) -> list[RegressionView]:
     views = []
     for model, reg in ctx.results.regression.items():
         rows = sorted(
-            (RegressionRow(row_anchor(r.system, r.metric, r.split), r.system, metric_label(t, r.metric) + (f" · {r.split}" if r.split else ""), fmt.fmt_number(r.baseline, lang),
-                           fmt.fmt_number(r.current, lang), fmt.fmt_signed(r.delta, lang),
-                           fmt.fmt_p_value(r.p_value, lang), r.verdict, t[f"v_{r.verdict}"])
-             for r in reg.rows),
+            (regression_row(r, t, lang) for r in reg.rows),
             key=lambda r: VERDICT_ORDER.index(r.verdict))
         flips = [RuleFlipRow(f.id, ctx.question_anchors.get(f.id, ""), f.system, f.rule) for f in reg.new_rule_failures]
         env_note = ""

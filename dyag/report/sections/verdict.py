@@ -7,7 +7,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from dyag.report import fmt
-from dyag.report.i18n import metric_label
 
 
 @dataclass
@@ -15,20 +14,6 @@ class FailedGate:
     gate: str
     system: str
     reason: str
-
-
-@dataclass
-class MovedRow:
-    anchor: str
-    system: str
-    metric: str
-    baseline: str
-    current: str
-    delta: str
-    p_value: str
-    tolerance: str
-    verdict: str
-    verdict_label: str
 
 
 @dataclass
@@ -47,7 +32,7 @@ class VerdictView:
     failed_gates: list[FailedGate] = field(default_factory=list)
     passed_gates: int = 0
     compared: bool = False
-    moved: list[MovedRow] = field(default_factory=list)
+    moved: list = field(default_factory=list)  # RegressionRow (dyag.report.sections.regression)
     gaps: list[GapRow] = field(default_factory=list)
 
 
@@ -73,11 +58,9 @@ def build(ctx, t) -> VerdictView:
     headline = t[f"verdict_{status}"].format(what=what or t["n_regressions"].format(n=0), passed=len(s.passed_gates))
     view = VerdictView(status, headline, passed_gates=len(s.passed_gates), compared=s.compared)
     view.failed_gates = [FailedGate(g.gate, g.system, g.message) for g in s.failed_gates]
-    view.moved = [MovedRow(row_anchor(r.system, r.metric, r.split), r.system,
-                           metric_label(t, r.metric) + (f" · {r.split}" if r.split else ""),
-                           fmt.fmt_number(r.baseline, lang), fmt.fmt_number(r.current, lang),
-                           fmt.fmt_signed(r.delta, lang), fmt.fmt_p_value(r.p_value, lang),
-                           fmt.fmt_number(r.tolerance, lang), r.verdict, t[f"v_{r.verdict}"]) for r in s.moved]
+    from dyag.report.sections.regression import regression_row
+
+    view.moved = [regression_row(r, t, lang) for r in s.moved]
     for system, facts in s.facts.items():
         seen, para = facts.get("seen"), facts.get("paraphrase")
         if seen is None or para is None:
