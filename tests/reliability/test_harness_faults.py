@@ -68,7 +68,7 @@ def _counted(module, name, tag):
     setattr(module, name, wrapper)
 
 
-_counted(sft, "_train_into_cache", "train")
+_counted(sft, "_train_into", "train")
 _counted(materialize, "_build_tiny_random", "materialize")
 _counted(materialize, "_build_smollm2_tokenizer", "tokenizer")
 '''
