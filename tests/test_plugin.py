@@ -7,15 +7,17 @@ import json
 
 import pytest
 
+from tests.helpers import write_seed_golden
+
 # pytester's in-process runs drop modules first imported inside them; C extensions such as
-# torch cannot be imported twice in one process, so the heavy libraries are imported here.
+# torch cannot be imported twice in one process, and a class pickled later (trl's SFTConfig, in a training
+# checkpoint) must stay one object: the heavy libraries, and the trainer's modules, are imported here.
 import peft  # noqa: F401,E402
 import sentence_transformers  # noqa: F401,E402
 import torch  # noqa: F401,E402
 import transformers  # noqa: F401,E402
 import trl  # noqa: F401,E402
-
-from tests.helpers import write_seed_golden
+from trl import SFTConfig, SFTTrainer  # noqa: F401,E402
 
 pytest_plugins = ["pytester"]
 
