@@ -35,6 +35,7 @@ from dyag.utils.text import sanitize_terminal
 
 if TYPE_CHECKING:
     from dyag.evaluation.compare import Comparison
+    from dyag.report.context import ReportContext
 
 #: The headline column the winner is chosen on (the report's ``HEADLINE``).
 PRIMARY = "score"
@@ -193,15 +194,12 @@ def _moved(rows: list[ComparisonRow]) -> list[ComparisonRow]:
     return sorted(moved, key=lambda r: (order[r.verdict], r.system, r.metric, r.split or ""))
 
 
-def winner_of(results: Results) -> Winner | None:
-    """The best system on :data:`PRIMARY` and the runner-up, ranked exactly as the HTML report's winner
-    section ranks them (:func:`dyag.report.sections.winner.build`): the same statistics
-    (:meth:`ReportContext.stat`: the aggregates, else the cases' mean), the same column order for ties."""
+def winner_of(results: Results, ctx: "ReportContext | None" = None) -> Winner | None:
+    """The best system on :data:`PRIMARY` and the runner-up, ranked by the HTML report's own ranking
+    (:meth:`ReportContext.ranked`); ``ctx``: the report's context when the report is being rendered."""
     from dyag.report.context import ReportContext
 
-    ctx = ReportContext.of([("results", results)], lang="en")
-    scored = [(c.system, ctx.stat(c.system, PRIMARY)) for c in ctx.columns]
-    ranked = sorted([(s, stat) for s, stat in scored if stat is not None], key=lambda ss: -ss[1].mean)
+    ranked = (ctx or ReportContext.of([("results", results)], lang="en")).ranked(PRIMARY)
     if not ranked:
         return None
     (win, w), runner = ranked[0], (ranked[1] if len(ranked) > 1 else None)
@@ -224,7 +222,7 @@ def split_facts(results: Results) -> tuple[list[str], dict[str, dict[str, float 
 
 def summarize(results: Results, baseline: Results | None = None, *, source: str = "",
               baseline_label: str = "", comparison: "Comparison | None" = None,
-              report: str | None = None) -> Summary:
+              report: str | None = None, ctx: "ReportContext | None" = None) -> Summary:
     """The :class:`Summary` of ``results``: against ``baseline`` when given (the comparison of ``dyag
     compare``; pass ``comparison`` to reuse one already made), else against the stored baselines the
     harness compared with (``results.regression``). ``report``: the HTML report, for its anchors."""
@@ -246,7 +244,7 @@ def summarize(results: Results, baseline: Results | None = None, *, source: str 
     return Summary(source=source, failed_gates=[g for g in gates if not g.passed],
                    passed_gates=[g for g in gates if g.passed], compared=compared, baselines=baselines,
                    moved=_moved(rows), regression_failed=failed, new_rule_failures=flips,
-                   winner=winner_of(results), splits=splits, facts=facts, incomplete=results.run.incomplete,
+                   winner=winner_of(results, ctx), splits=splits, facts=facts, incomplete=results.run.incomplete,
                    report=report)
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dyag.errors import DyagError
-from dyag.settings import check_recipe, recipe_fields
+from dyag.settings import base_type, check_recipe, recipe_fields
 
 @dataclass
 class SweepConfig:
@@ -65,7 +65,7 @@ def parse_grid(items: list[str]) -> dict[str, list]:
             raise DyagError(f"--grid expects KEY=V1,V2,..., got {item!r}")
         if key not in recipe_fields():
             raise DyagError(f"--grid: unknown recipe key {key!r} (known: {', '.join(sorted(recipe_fields()))})")
-        if "list" in str(recipe_fields()[key].type):  # a list setting: each value is a one-item list
+        if base_type(recipe_fields()[key].type) is list:  # a list setting: each value is a one-item list
             parsed = [[v] for v in parsed]
         for value in parsed:  # the same checks as [tool.dyag.train]
             check_recipe({key: value}, "--grid", None)

@@ -55,10 +55,6 @@ class InitConfig:
     dir: str = field(default=".", metadata={"help": "the project folder (default: the current one)"})
 
 
-def _toml_string(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def _relative(path: str, root: Path) -> str:
     from dyag.errors import DyagError
 
@@ -86,8 +82,10 @@ def run(config: InitConfig) -> int:
         raise DyagError(f"{pyproject} already has a [tool.dyag] section: dyag init does not overwrite it")
     if test_module.exists():
         raise DyagError(f"{test_module} exists: dyag init does not overwrite it")
-    kb = _toml_string(_relative(config.kb, root)) if config.kb else '"sample"  # dyag\'s sample catalog; your JSONL here'
-    golden = ", ".join(_toml_string(_relative(g, root)) for g in config.golden) if config.golden else \
+    from dyag.settings.views import toml_value
+
+    kb = toml_value(_relative(config.kb, root)) if config.kb else '"sample"  # dyag\'s sample catalog; your JSONL here'
+    golden = ", ".join(toml_value(_relative(g, root)) for g in config.golden) if config.golden else \
         '"golden/questions.jsonl"'
     if pyproject.is_file():
         target, table = pyproject, "tool.dyag."

@@ -154,6 +154,12 @@ class ReportContext:
     def stat(self, system: str, name: str) -> Stat | None:
         return self._stats.get((system, name))
 
+    def ranked(self, name: str) -> list[tuple[str, Stat]]:
+        """``[(system, stat)]`` of the page's systems that have column ``name``, best mean first (the page's
+        column order among ties): the winner and the runner-up, for the report and ``dyag summary``."""
+        scored = [(c.system, self.stat(c.system, name)) for c in self.columns]
+        return sorted([(s, stat) for s, stat in scored if stat is not None], key=lambda ss: -ss[1].mean)
+
     def mean(self, system: str, name: str) -> float | None:
         stat = self.stat(system, name)
         return stat.mean if stat else None

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -156,10 +157,15 @@ def _recipe_type_name(name: str) -> str:
     return _type_name(recipe_fields()[name].type)
 
 
+def base_type(tp: Any) -> type:
+    """The container or scalar type under an optional annotation: ``list[str] | None`` -> ``list``."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        tp = next(a for a in typing.get_args(tp) if a is not type(None))
+    return typing.get_origin(tp) or tp
+
+
 def _type_name(tp: Any) -> str:
-    args = [a for a in typing.get_args(tp) if a is not type(None)] if typing.get_origin(tp) in (
-        typing.Union, __import__("types").UnionType) else [tp]
-    base = typing.get_origin(args[0]) or args[0]
+    base = base_type(tp)
     return {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list of strings",
             tuple: "a list", dict: "a table"}.get(base, getattr(base, "__name__", str(base)))
 

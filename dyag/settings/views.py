@@ -11,13 +11,14 @@ from typing import Any
 
 from dyag.settings import PROJECT_KEYS, _default, recipe_fields
 
-def _toml(value: Any) -> str:
+def toml_value(value: Any) -> str:
+    """``value`` as TOML: ``"a \\"b\\""``, ``true``, ``[1, 2]``."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
     return repr(value)
 
 
@@ -26,7 +27,7 @@ def _shown_default(value: Any) -> str:
         return "none"
     if isinstance(value, float) and 0 < abs(value) < 1e-2:
         return f"{value:.0e}".replace("e-0", "e-")
-    return _toml(value).strip('"')
+    return toml_value(value).strip('"')
 
 
 #: the recipe settings ``dyag init`` writes as keys; the others are written as comments
@@ -44,7 +45,7 @@ def init_recipe_lines() -> list[str]:
         if f.default is None:
             text = f"# {name} ="
         else:
-            value = _shown_default(f.default) if isinstance(f.default, float) else _toml(f.default)
+            value = _shown_default(f.default) if isinstance(f.default, float) else toml_value(f.default)
             text = f"{name} = {value}" if name in INIT_RECIPE else f"# {name} = {value}"
         lines.append(f"{text:<42}# {_first_sentence(f.help)}")
     return lines
@@ -56,9 +57,9 @@ def init_gate_lines() -> list[str]:
 
     notes = {next(n for n in DEFAULT_GATES if n not in FLOOR_GATES): "largest share of answers allowed to break the rule",
              next(n for n in DEFAULT_GATES if n in FLOOR_GATES): "lowest mean allowed"}
-    lines = [f"{name} = {_toml(value)}" for name, value in DEFAULT_GATES.items()]
+    lines = [f"{name} = {toml_value(value)}" for name, value in DEFAULT_GATES.items()]
     lines = [f"{line:<42}# {notes[name]}" if name in notes else line for line, name in zip(lines, DEFAULT_GATES)]
-    return lines + [f"{'beats_base = ' + _toml(DEFAULT_BEATS_BASE):<42}# the fine-tuned system must beat the base on these"]
+    return lines + [f"{'beats_base = ' + toml_value(DEFAULT_BEATS_BASE):<42}# the fine-tuned system must beat the base on these"]
 
 
 def _first_sentence(text: str) -> str:

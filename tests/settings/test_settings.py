@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import typing
 from pathlib import Path
 
 import pytest
 
 from dyag.errors import DyagError
-from dyag.settings import (RECIPE_DEFAULTS, ProjectConfig, TrainingSource, command_defaults, default_recipe, layered,
-                           load_config, recipe_fields)
+from dyag.settings import (RECIPE_DEFAULTS, ProjectConfig, TrainingSource, base_type, command_defaults, default_recipe,
+                           layered, load_config, recipe_fields)
 from dyag.settings.views import README_BEGIN, README_END, reference
 from tests.helpers import ROOT
 
@@ -20,11 +19,10 @@ def _other_value(name: str, spec, folder: Path):
     if spec.path:
         target = folder / f"{name}.jsonl"
         target.write_text('{"id": "x"}\n', encoding="utf-8")
-        return [target.name] if typing.get_origin(typing.get_args(spec.type)[0]) is list else target.name
+        return [target.name] if base_type(spec.type) is list else target.name
     if spec.choices:
         return next(c for c in spec.choices if c != spec.default)
-    base = typing.get_args(spec.type)[0] if typing.get_origin(spec.type) in (typing.Union, __import__("types").UnionType) else spec.type
-    base = typing.get_origin(base) or base
+    base = base_type(spec.type)
     if base is bool:
         return not spec.default
     if base is int:

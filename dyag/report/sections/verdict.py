@@ -4,6 +4,7 @@ rows that moved against the baseline, the winner, and each system's seen/paraphr
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from dyag.report import fmt
@@ -38,15 +39,13 @@ class VerdictView:
 
 def row_anchor(system: str, metric: str, split: str | None) -> str:
     """The id of a regression row in the report (``reg-<system>-<metric>[-<split>]``, safe characters)."""
-    import re
-
     return "reg-" + re.sub(r"[^A-Za-z0-9_.-]+", "-", "-".join(x for x in (system, metric, split) if x))
 
 
 def build(ctx, t) -> VerdictView:
     from dyag.summary import summarize
 
-    lang, s = ctx.lang, summarize(ctx.results)
+    lang, s = ctx.lang, summarize(ctx.results, ctx=ctx)
     if s.failed_gates or s.regression_failed:
         status = "failed"
     elif s.passed_gates or s.compared:

@@ -43,8 +43,7 @@ def _strong(text: str) -> Markup:
 
 def build(ctx, t) -> WinnerView | None:
     lang = ctx.lang
-    scored = [(c.system, ctx.stat(c.system, HEADLINE)) for c in ctx.columns]
-    ranked = sorted([(s, stat) for s, stat in scored if stat is not None], key=lambda ss: -ss[1].mean)
+    ranked = ctx.ranked(HEADLINE)
     if not ranked:
         return None
     win, wstat = ranked[0]
