@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import gc
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dyag.errors import DyagError
@@ -15,7 +15,7 @@ from dyag.inference.generator import GENERATION_BATCH
 from dyag.inference.prompting import CONTEXT_FORMATS, PROMPT_STYLES, PromptConfig, prompt_style
 from dyag.results import Results
 from dyag.settings import DEFAULT_SYSTEMS
-from dyag.system import SYSTEM_KINDS, System, uses_adapter, uses_retrieval
+from dyag.system import SERVICE_KIND, System, check_kinds, uses_adapter, uses_retrieval
 
 
 
@@ -44,28 +44,61 @@ class EvaluationConfig:
         "help": "BERTScore encoder: local dir or hub id (default: packaged MiniLM)"})
     bertscore_layers: int | None = field(default=None, metadata={"help": "BERTScore encoder layer"})
     force_cpu: bool = field(default=False, metadata={"help": "generate on the CPU"})
+    endpoint: str | None = field(default=None, metadata={
+        "help": "answer through this OpenAI-compatible server (its /v1 base URL): --base-model is then the served "
+                "model's name and --model the served adapter's", "metavar": "URL"})
+    endpoint_key_env: str | None = field(default=None, metadata={
+        "help": "environment variable holding the --endpoint API key", "metavar": "VAR"})
+    concurrency: int = field(default=4, metadata={"help": "requests in flight at once on an endpoint"})
+    endpoints: dict = field(default_factory=dict, metadata={"project": True, "cli": False,
+        "help": "[tool.dyag.endpoints]: name -> dyag.inference.endpoint.Endpoint"})
     cache: bool = field(default=True, metadata={"help": "use the generation cache (--no-cache regenerates every answer)"})
     cache_dir: str | None = field(default=None, metadata={"help": "cache root (default: $DYAG_HOME)", "cli": False})
     progress: bool = field(default=True, metadata={"help": "show progress bars", "cli": False})
 
     def __post_init__(self):
         self.systems = tuple(self.systems)
-        unknown = [s for s in self.systems if s not in SYSTEM_KINDS]
-        if unknown:
-            raise DyagError(f"unknown system(s) {', '.join(unknown)}; choose from {', '.join(SYSTEM_KINDS)}")
+        if self.endpoint:
+            self._answer_through_cli_endpoint()
+        check_kinds(self.systems, endpoints=self.endpoints)
         if not self.systems:
             raise DyagError("no systems to evaluate")
-        needs_adapter = [s for s in self.systems if uses_adapter(s)]
+        needs_adapter = [s for s in self.systems if uses_adapter(s) and not self._served(s, "finetuned")]
         if needs_adapter and not self.adapter:
             raise DyagError(f"system(s) {', '.join(needs_adapter)} need --model (an adapter directory)")
         if self.uses_retrieval and self.top_k < 1:
             raise DyagError(f"--top-k must be >= 1, got {self.top_k}")
         PromptConfig(context_format=self.context_format, shots=self.shots)  # checks both
 
+    def _answer_through_cli_endpoint(self) -> None:
+        """``--endpoint URL``: every system answered by that server (``--base-model`` and ``--model`` served names)."""
+        from dyag.inference.endpoint import Endpoint
+
+        if not self.base_model:
+            raise DyagError("--endpoint needs --base-model: the served model's name")
+        plain = [s for s in self.systems if "@" in s]
+        if plain:
+            raise DyagError(f"--endpoint answers every system: name them without @ (got {', '.join(plain)})")
+        if any(uses_adapter(s) for s in self.systems) and not self.adapter:
+            raise DyagError("with --endpoint, the finetuned systems need --model: the served adapter's name")
+        self.endpoints = {**self.endpoints, "cli": Endpoint(
+            "cli", url=self.endpoint, base=self.base_model, finetuned=self.adapter, api_key_env=self.endpoint_key_env,
+            concurrency=self.concurrency)}
+        self.systems = tuple(f"{s}@cli" for s in self.systems)
+        self.adapter = None  # a served name, not a directory dyag reads
+
+    def _served(self, kind: str, role: str) -> bool:
+        """Whether an endpoint serves ``kind``'s ``role`` model (no adapter directory is then needed)."""
+        endpoint = System("", kind).endpoint
+        return endpoint is not None and endpoint in self.endpoints and not self.endpoints[endpoint].serve
+
     def prompt_for(self, spec, kind: str) -> PromptConfig:
         """How ``kind``'s questions are put to the model ``spec`` (:mod:`dyag.inference.prompting`)."""
         from dyag.prompts import DEFAULT_SYSTEM_PROMPT
 
+        kind = System("", kind).answering
+        if kind == SERVICE_KIND:  # a black box gets the bare question
+            return PromptConfig(style="chat", system_prompt=None)
         style = prompt_style(spec, uses_adapter(kind))
         if self.prompt_style != "auto" and kind == "rag":
             style = self.prompt_style
@@ -88,9 +121,12 @@ def base_model_of(adapter: str | None) -> str:
 
 
 def generate_system_predictions(config: EvaluationConfig, cases: list, kb: list[dict] | None) -> tuple[list[dict], str]:
-    """Prediction rows for every (system, case); returns (rows, model name)."""
+    """Prediction rows for every (system, case); returns (rows, model name).
+
+    In-process systems load the model (and the adapter) once each; endpoint systems ask their server,
+    which dyag starts for the run when the endpoint says ``serve = "llama.cpp"``."""
     from dyag.inference.cache import GenerationCache
-    from dyag.inference.generator import DecodingConfig, ModelRef
+    from dyag.inference.generator import DecodingConfig
     from dyag.inference.predict import generate_predictions
     from dyag.inference.rag import Retriever
 
@@ -98,26 +134,111 @@ def generate_system_predictions(config: EvaluationConfig, cases: list, kb: list[
         raise DyagError("the rag systems need a knowledge base: pass --kb KB.jsonl")
     decoding = DecodingConfig(max_new_tokens=config.max_new_tokens)
     cache = GenerationCache.at(config.cache_dir, enabled=config.cache)
-    base_model = config.base_model or base_model_of(config.adapter)
     retriever = Retriever.build(kb, top_k=config.top_k) if kb and config.uses_retrieval else None
     rows: list[dict] = []
     model_name = None
-    for with_adapter in (False, True):
-        kinds = [s for s in config.systems if uses_adapter(s) == with_adapter]
-        if not kinds:
-            continue
-        generator = ModelRef(base_model, config.adapter if with_adapter else None, force_cpu=config.force_cpu)
-        model_name = generator.resolved.spec.name
-        for kind in kinds:
-            rows += generate_predictions(
-                generator, cases, system=str(System(model_name, kind)), decoding=decoding,
-                retriever=retriever if uses_retrieval(kind) else None, cache=cache,
-                batch_size=config.batch_size, progress=config.progress,
-                prompt=config.prompt_for(generator.resolved.spec, kind), kb=kb,
-            )
-        del generator
+    base = config.base_model or base_model_of(config.adapter)
+    for kinds, answerer in _answerers(config, base):
+        with answerer as generator:
+            model_name = model_name or _model_name(base, generator)
+            for kind in kinds:
+                rows += generate_predictions(
+                    generator, cases, system=str(System(model_name, kind)), decoding=decoding,
+                    retriever=retriever if uses_retrieval(kind) else None, cache=cache,
+                    batch_size=config.batch_size, progress=config.progress,
+                    prompt=config.prompt_for(generator.resolved.spec, kind), kb=kb,
+                )
         gc.collect()
     return rows, model_name or ""
+
+
+def _model_name(base: str, generator) -> str:
+    spec = generator.resolved.spec
+    return spec.name if spec is not None else base
+
+
+def _answerers(config: EvaluationConfig, base: str):
+    """(kinds, context manager giving their generator): in-process base, in-process adapter, then each
+    endpoint's served roles, in the order the systems first name them."""
+    groups: dict[tuple, list[str]] = {}
+    for kind in config.systems:
+        system = System("", kind)
+        role = (SERVICE_KIND if system.answering == SERVICE_KIND else "finetuned" if system.uses_adapter else "base")
+        groups.setdefault((system.endpoint, role), []).append(kind)
+    for (endpoint, role), kinds in groups.items():
+        yield kinds, (_Local(config, base, role == "finetuned") if endpoint is None else
+                      _Served(config, base, config.endpoints[endpoint], role))
+
+
+class _Local:
+    """The model (with the adapter for ``finetuned``) loaded in this process, released afterwards."""
+
+    def __init__(self, config: EvaluationConfig, base: str, with_adapter: bool):
+        self.config, self.base, self.with_adapter = config, base, with_adapter
+
+    def __enter__(self):
+        from dyag.inference.generator import ModelRef
+
+        self.ref = ModelRef(self.base, self.config.adapter if self.with_adapter else None, force_cpu=self.config.force_cpu)
+        return self.ref
+
+    def __exit__(self, *exc):
+        del self.ref
+        return False
+
+
+class _Served:
+    """A model an endpoint serves, by name; a llama.cpp server dyag starts (and stops) when the endpoint says so."""
+
+    def __init__(self, config: EvaluationConfig, base: str, endpoint, role: str):
+        self.config, self.base, self.endpoint, self.role = config, base, endpoint, role
+        self.server = None
+
+    def __enter__(self):
+        from dyag.inference.endpoint import ServedModel
+
+        spec = _registry_spec(self.base)
+        endpoint, served, identity, start = self.endpoint, None, None, None
+        if endpoint.serve:
+            from dyag.inference.llamacpp import LlamaCppServer
+
+            if self.role == SERVICE_KIND:
+                raise DyagError(f"endpoint {endpoint.name}: serve = \"llama.cpp\" serves a dyag model, not a service")
+            adapter = self.config.adapter if self.role == "finetuned" else None
+            self.server = LlamaCppServer(self.base, adapter)
+            served, identity, start = self.server.served_name, self.server.identity(), self.server.start
+            # dyag renders the model's own chat template, as in its process: the same prompt text
+            endpoint = replace(endpoint, api="completions")
+        else:
+            served = endpoint.served_name(self.role, spec.name if spec is not None else self.base)
+        tokenizer = _tokenizer(self.base) if endpoint.api == "completions" else None
+        return ServedModel(endpoint, served, spec=spec if self.role != SERVICE_KIND else None, role=self.role,
+                           tokenizer=tokenizer, identity=identity, start=start)
+
+    def __exit__(self, *exc):
+        if self.server is not None:
+            self.server.stop()
+        return False
+
+
+def _registry_spec(name: str | None):
+    """The registry's entry for a served model's dyag name, if it has one (it decides how questions are put)."""
+    from dyag.models.registry import get_model_spec
+
+    if not name:
+        return None
+    try:
+        return get_model_spec(name)
+    except DyagError:
+        return None
+
+
+def _tokenizer(name: str | None):
+    from dyag.models.loading import load_tokenizer, resolve_model
+
+    if not name:
+        raise DyagError("api = \"completions\" needs --base-model (whose tokenizer renders the chat template)")
+    return load_tokenizer(resolve_model(name))
 
 
 def run_environment(config: EvaluationConfig, manifest: dict | None, machine: dict) -> dict:

@@ -48,7 +48,7 @@ class SessionOptions:
     profile: str = field(default="quick", metadata={
         "help": "the recipe: the project's [tool.dyag.profiles], else quick (CI-sized) or full"})
     systems: tuple[str, ...] = field(default=DEFAULT_SYSTEMS, metadata={
-        "help": "comma list of systems: base, finetuned, rag, rag+finetuned (default: [tool.dyag] systems, then {default})"})
+        "help": "comma list of systems: base, finetuned, rag, rag+finetuned, each also <kind>@<endpoint> (default: [tool.dyag] systems, then {default})"})
     golden: tuple[str, ...] | None = field(default=None, metadata={
         "help": "comma list of golden JSONL files (default: the profile's, then [tool.dyag] golden)"})
     kb: str | None = field(default=None, metadata={
@@ -80,7 +80,7 @@ class SessionOptions:
 
     def __post_init__(self):
         resolve_profile(self.profile, self.project, self.recipe)
-        check_kinds(self.systems, option="--dyag-systems")
+        check_kinds(self.systems, option="--dyag-systems", endpoints=self.project.endpoints)
         if not self.models:
             raise DyagError("--dyag-models is empty")
         if self.degrade is not None and self.degrade not in DEGRADATIONS:
@@ -269,10 +269,12 @@ class DyagSession:
         if model not in self._results:
             from dyag.pipeline import EvaluationConfig, evaluate_systems
 
-            needs_adapter = any(uses_adapter(s) for s in self.options.systems)
+            endpoints = self.options.project.endpoints
+            needs_adapter = any(uses_adapter(s) and (System("", s).endpoint is None or endpoints[System("", s).endpoint].serve)
+                                for s in self.options.systems)  # an adapter a server already serves is not trained here
             adapter = str(self.finetuned(model).adapter_dir) if needs_adapter else None
             config = self.profile.config(
-                EvaluationConfig, base_model=model, adapter=adapter, systems=self.options.systems,
+                EvaluationConfig, base_model=model, adapter=adapter, systems=self.options.systems, endpoints=endpoints,
                 cache=not self.options.no_cache, cache_dir=str(self.cache_root), progress=False,
                 **({"batch_size": self.options.gen_batch} if self.options.gen_batch else {}))
             run = {"profile": self.profile.name, "golden": [self._shown(p) for p in self.golden_paths()],

@@ -10,6 +10,7 @@ import sys
 from dataclasses import asdict, replace
 
 from dyag.inference.cache import GenerationCache
+from dyag.inference.endpoint import EndpointError
 from dyag.inference.generator import GENERATION_BATCH, DecodingConfig, Generator, ModelRef
 from dyag.inference.prompting import ASKED_FIELDS, PromptConfig, build_prompt, prompt_style
 
@@ -72,9 +73,15 @@ def generate_predictions(
                    size=f"{kind}, max {decoding.max_new_tokens} tokens, batch {batch_size}", units=len(todo)):
             loaded = generator.load()
             prompts = [loaded.render(conversations[i]) for i in todo]
-            answers = loaded.generate(prompts, decoding, batch_size=batch_size, progress=_Ticker(len(todo), bar))
-        if bar is not None:
-            bar.close()
+            try:
+                answers = loaded.generate(prompts, decoding, batch_size=batch_size, progress=_Ticker(len(todo), bar))
+            except EndpointError as exc:  # a server failed: its whole answers are kept, the run stops
+                for k, ans in exc.done.items():
+                    cache.put(keys[todo[k]], asdict(ans))
+                raise
+            finally:
+                if bar is not None:
+                    bar.close()
         for i, ans in zip(todo, answers):
             cached[i] = asdict(ans)
             cache.put(keys[i], cached[i])

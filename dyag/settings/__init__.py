@@ -231,6 +231,8 @@ PROJECT_KEYS: dict[str, tuple[Any, str, str]] = {
     "train": (dict, "see below", "the recipe every profile starts from"),
     "profiles": (dict, "dyag's `quick` and `full`",
                  "named recipes, `--dyag-profile NAME`; `quick` is used when present, else the first"),
+    "endpoints": (dict, "none", "OpenAI-compatible servers by name, `[tool.dyag.endpoints.NAME]` (README, "
+                  "\"Serve and scale\"); a system `<kind>@NAME` answers through one"),
     "gates": (dict, "`dyag/gates.py`", "thresholds by gate name; sub-tables per system kind (`[tool.dyag.gates.rag]`), "
               "per model (`[tool.dyag.gates.\"smollm2:135m\"]`) and per model and kind "
               "(`[tool.dyag.gates.\"smollm2:135m\".rag]`)"),
@@ -252,6 +254,7 @@ class ProjectConfig:
     train: dict[str, Any] = field(default_factory=dict)
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
     gates: dict[str, Any] = field(default_factory=dict)
+    endpoints: dict[str, Any] = field(default_factory=dict)
 
     def values_for(self, cls: type) -> dict[str, Any]:
         """What this project says for the fields of the configuration ``cls``: its recipe
@@ -259,7 +262,8 @@ class ProjectConfig:
         the fields of those names marked ``project``."""
         top = {"kb": str(self.kb) if self.kb else None,
                "golden": [str(g) for g in self.golden] if self.golden else None,
-               "systems": tuple(self.systems) if self.systems else None}
+               "systems": tuple(self.systems) if self.systems else None,
+               "endpoints": dict(self.endpoints) if self.endpoints else None}
         names = {f.name for f in dataclasses.fields(cls) if f.metadata.get("project")}
         return layered(values_for(cls, self.train), {k: v for k, v in top.items() if k in names})
 
@@ -322,7 +326,12 @@ def parse_config(table: dict, path: Path) -> ProjectConfig:
         profiles={name: check_recipe(recipe, f"{where}.profiles.{name}", path)
                   for name, recipe in _table(table.get("profiles", {}), f"{where}.profiles", path).items()},
         gates=_gates(table.get("gates", {}), f"{where}.gates", path),
+        endpoints=_endpoints(table.get("endpoints", {}), f"{where}.endpoints", path),
     )
+    if config.systems:
+        from dyag.system import check_kinds
+
+        check_kinds(config.systems, option=f"{_at(path)}{where} systems", endpoints=config.endpoints)
     if config.golden is not None and not config.golden:
         raise DyagError(f"{_at(path)}{where} golden is an empty list")
     return config
@@ -346,7 +355,7 @@ def _validate(model, table: dict, where: str, path: Path, type_name) -> None:
 def command_defaults(configs: tuple[type, ...], start: str | Path = ".") -> list[dict[str, Any]]:
     """What the project found from ``start`` says for each of a command's configurations (nothing, and no
     configuration read, for a command none of whose fields it can set)."""
-    settable = {"kb", "golden", "systems"}
+    settable = {"kb", "golden", "systems", "endpoints"}
     if not any(f.metadata.get("recipe") or (f.metadata.get("project") and f.name in settable)
                for cls in configs for f in dataclasses.fields(cls)):
         return [{} for _ in configs]
@@ -387,6 +396,15 @@ def _catalog(root: Path, name, where: str, path: Path) -> Path:
     from dyag.data.kb import SAMPLE_KB_NAME, sample_kb_path
 
     return sample_kb_path() if name == SAMPLE_KB_NAME else _existing(root, name, where, path)
+
+
+def _endpoints(table, where: str, path: Path) -> dict:
+    from dyag.inference.endpoint import parse_endpoints
+
+    try:
+        return parse_endpoints(table, where)
+    except DyagError as exc:
+        raise DyagError(f"{_at(path)}{exc}") from None
 
 
 def _gates(table: dict, where: str, path: Path) -> dict:
