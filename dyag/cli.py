@@ -31,6 +31,7 @@ COMMANDS = {
     "compare": ("compare", "compare two results files (baseline, current): exit 1 on a significant regression"),
     "summary": ("summary", "the verdict of a results file in a few lines: failed gates, regressions, winner, facts per split"),
     "agreement": ("agreement", "how far dyag's score agrees with people's ratings of the answers (Spearman, Kendall)"),
+    "export-gguf": ("export_gguf", "convert a LoRA adapter to GGUF for llama.cpp's server (vLLM serves the adapter as it is)"),
     "init": ("init", "write a starter [tool.dyag] configuration and benchmarks/test_dyag.py here"),
 }
 

@@ -127,8 +127,8 @@ def split_gates(gates: Mapping | None, model: str, kind: str) -> list[tuple[str,
     """
     gates = gates or {}
     per_model = gates.get(model) if isinstance(gates.get(model), Mapping) else {}
-    levels = (gates, gates.get(kind) if isinstance(gates.get(kind), Mapping) else {}, per_model,
-              per_model.get(kind) if isinstance(per_model.get(kind), Mapping) else {})
+    kinds = _kind_levels(kind)
+    levels = (gates, *(_sub(gates, k) for k in kinds), per_model, *(_sub(per_model, k) for k in kinds))
     found = dict.fromkeys(tuple(k.split("@", 1)) for level in levels for k, v in level.items()
                           if "@" in k and not isinstance(v, Mapping))
     return list(found)
@@ -174,6 +174,16 @@ def gate_names() -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     return tuple(DEFAULT_GATES), FLOOR_GATES, tuple(sp for sp in SPLITS if sp != "unspecified")
 
 
+def _kind_levels(kind: str) -> tuple[str, ...]:
+    """``kind``, then the kind it answers as when an endpoint answers it (``finetuned`` for ``finetuned@vllm``)."""
+    answering = kind.partition("@")[0]
+    return (kind, answering) if answering != kind else (kind,)
+
+
+def _sub(table: Mapping, key: str) -> Mapping:
+    return table.get(key) if isinstance(table.get(key), Mapping) else {}
+
+
 def gate_value(name: str, *, kind: str, model: str, gates: Mapping | None = None):
     """A gate's threshold for one (model, system kind), from a ``[tool.dyag.gates]``-shaped table.
 
@@ -190,12 +200,19 @@ def gate_value(name: str, *, kind: str, model: str, gates: Mapping | None = None
     0.1
     >>> gate_value("beats_base", kind="finetuned", model="m")
     ('score', 'fact_recall')
+
+    A system answered by an endpoint (``finetuned@vllm``) has its own table, then its kind's:
+
+    >>> gate_value("score", kind="base@vllm", model="m", gates={"finetuned": {"score": 3.0}})
+    0.0
+    >>> gate_value("score", kind="finetuned@vllm", model="m", gates={"finetuned": {"score": 3.0}})
+    3.0
     """
     gates = gates or {}
     per_model = gates.get(model) if isinstance(gates.get(model), Mapping) else {}
-    levels = (per_model.get(kind) if isinstance(per_model.get(kind), Mapping) else {}, per_model,
-              gates.get(kind) if isinstance(gates.get(kind), Mapping) else {}, DEFAULT_GATES_BY_KIND.get(kind, {}),
-              gates, {**DEFAULT_GATES, "beats_base": DEFAULT_BEATS_BASE})
+    kinds = _kind_levels(kind)
+    levels = (*(_sub(per_model, k) for k in kinds), per_model, *(_sub(gates, k) for k in kinds),
+              DEFAULT_GATES_BY_KIND.get(kinds[-1], {}), gates, {**DEFAULT_GATES, "beats_base": DEFAULT_BEATS_BASE})
     for level in levels:
         value = level.get(name)
         if value is not None and not isinstance(value, Mapping):

@@ -72,7 +72,7 @@ class EvaluationConfig:
 
     def _answer_through_cli_endpoint(self) -> None:
         """``--endpoint URL``: every system answered by that server (``--base-model`` and ``--model`` served names)."""
-        from dyag.inference.endpoint import Endpoint
+        from dyag.inference.endpoint import CLI_ENDPOINT, Endpoint
 
         if not self.base_model:
             raise DyagError("--endpoint needs --base-model: the served model's name")
@@ -81,10 +81,10 @@ class EvaluationConfig:
             raise DyagError(f"--endpoint answers every system: name them without @ (got {', '.join(plain)})")
         if any(uses_adapter(s) for s in self.systems) and not self.adapter:
             raise DyagError("with --endpoint, the finetuned systems need --model: the served adapter's name")
-        self.endpoints = {**self.endpoints, "cli": Endpoint(
-            "cli", url=self.endpoint, base=self.base_model, finetuned=self.adapter, api_key_env=self.endpoint_key_env,
+        self.endpoints = {**self.endpoints, CLI_ENDPOINT: Endpoint(
+            CLI_ENDPOINT, url=self.endpoint, base=self.base_model, finetuned=self.adapter, api_key_env=self.endpoint_key_env,
             concurrency=self.concurrency)}
-        self.systems = tuple(f"{s}@cli" for s in self.systems)
+        self.systems = tuple(f"{s}@{CLI_ENDPOINT}" for s in self.systems)
         self.adapter = None  # a served name, not a directory dyag reads
 
     def _served(self, kind: str, role: str) -> bool:
@@ -197,7 +197,7 @@ class _Served:
     def __enter__(self):
         from dyag.inference.endpoint import ServedModel
 
-        spec = _registry_spec(self.base)
+        spec = registry_spec(self.base)
         endpoint, served, identity, start = self.endpoint, None, None, None
         if endpoint.serve:
             from dyag.inference.llamacpp import LlamaCppServer
@@ -221,7 +221,7 @@ class _Served:
         return False
 
 
-def _registry_spec(name: str | None):
+def registry_spec(name: str | None):
     """The registry's entry for a served model's dyag name, if it has one (it decides how questions are put)."""
     from dyag.models.registry import get_model_spec
 

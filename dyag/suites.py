@@ -10,7 +10,7 @@ thresholds from ``[tool.dyag.gates]`` (see :mod:`dyag.settings` and :mod:`dyag.g
 - ``test_split_floor_gate[<model>-<system>]``: the floors a project sets per golden split
   (``"fact_recall@seen" = 0.8``): memorisation and generalisation gated separately;
 - ``test_finetuned_beats_base[<model>]``: the fine-tuned system beats the untrained base,
-  significantly, on the ``beats_base`` metrics;
+  significantly, on the ``beats_base`` metrics (and so does ``finetuned@<endpoint>`` ``base@<endpoint>``);
 - ``test_systems_side_by_side[<model>]``: base vs finetuned vs rag, with the training metrics;
 - ``test_no_regression_against_baseline[<model>]``: every metric and rule against the stored
   baseline of this environment (``--dyag-update-baseline`` writes it).
@@ -107,11 +107,13 @@ def test_split_floor_gate(dyag_model, dyag_system, dyag_scored, dyag_session, dy
 
 @pytest.mark.dyag_bench
 def test_finetuned_beats_base(dyag_scored, dyag_model, dyag_session, dyag_gate, dyag_results, request):
-    kinds = dyag_session.options.systems
-    if not {"base", "finetuned"} <= set(kinds):
+    kinds = set(dyag_session.options.systems)
+    pairs = [(f"finetuned{at}", f"base{at}") for at in ["", *sorted({"@" + k.partition("@")[2] for k in kinds if "@" in k})]
+             if {f"finetuned{at}", f"base{at}"} <= kinds]  # in dyag's process, and on each endpoint serving both
+    if not pairs:
         pytest.skip("needs both the base and the finetuned systems (--dyag-systems)")
-    outcomes = [beats_gate(dyag_scored, f"{dyag_model}/finetuned", f"{dyag_model}/base", m)
-                for m in dyag_gate("beats_base")]
+    outcomes = [beats_gate(dyag_scored, f"{dyag_model}/{tuned}", f"{dyag_model}/{base}", m)
+                for tuned, base in pairs for m in dyag_gate("beats_base")]
     dyag_results.record(gate="finetuned_beats_base", outcomes=[o.to_dict() for o in outcomes])
     for o in outcomes:
         record_junit(request.node, o.to_dict())

@@ -36,6 +36,12 @@ class QueryConfig:
     system_prompt: str | None = field(default=None, metadata={
         "help": "system message (default: dyag's French catalog prompt)"})
     force_cpu: bool = field(default=False, metadata={"help": "generate on the CPU even if a GPU is present"})
+    endpoint: str | None = field(default=None, metadata={
+        "help": "answer through this OpenAI-compatible server (its /v1 base URL): --base-model is then the served "
+                "model's name and --model the served adapter's", "metavar": "URL"})
+    endpoint_key_env: str | None = field(default=None, metadata={
+        "help": "environment variable holding the --endpoint API key", "metavar": "VAR"})
+    concurrency: int = field(default=4, metadata={"help": "requests in flight at once on an endpoint"})
     no_cache: bool = field(default=False, metadata={"help": "do not read or write the generation cache"})
     trust_remote_code: bool = field(default=False, metadata={"help": "allow model code from the hub (off by default)"})
     allow_pickle: bool = field(default=False, metadata={
@@ -71,6 +77,20 @@ def read_questions(path: str) -> list[dict]:
     return rows
 
 
+def served_model(config: QueryConfig):
+    """``--endpoint``: the served adapter (``--model``) or base model (``--base-model``), by name."""
+    from dyag.inference.endpoint import CLI_ENDPOINT, Endpoint, ServedModel
+    from dyag.pipeline import registry_spec
+
+    if not config.base_model:
+        raise DyagError("--endpoint needs --base-model: the served model's name")
+    endpoint = Endpoint(CLI_ENDPOINT, url=config.endpoint, base=config.base_model, finetuned=config.model,
+                        api_key_env=config.endpoint_key_env, concurrency=config.concurrency)
+    role = "finetuned" if config.model else "base"
+    return ServedModel(endpoint, endpoint.served_name(role, config.base_model), spec=registry_spec(config.base_model),
+                       role=role)
+
+
 def run(config: QueryConfig) -> int:
     from dyag.inference.cache import GenerationCache
     from dyag.inference.generator import DEFAULT_SYSTEM_PROMPT, DecodingConfig, ModelRef
@@ -90,11 +110,16 @@ def run(config: QueryConfig) -> int:
         raise DyagError(f"--batch-size must be >= 1, got {config.batch_size}")
     if config.output and Path(config.output).is_dir():
         raise DyagError(f"--output {config.output} is a directory")
-    generator = ModelRef(  # loaded only when an answer is not in the generation cache
-        config.base_model, config.model, force_cpu=config.force_cpu,
-        trust_remote_code=config.trust_remote_code, allow_pickle=config.allow_pickle,
-    )
-    system = config.system or f"{generator.resolved.spec.name}/{'finetuned' if config.model else 'base'}"
+    if config.endpoint:
+        generator = served_model(config)
+        name = generator.spec.name if generator.spec is not None else config.base_model
+        system = config.system or f"{name}/{'finetuned' if config.model else 'base'}@{generator.endpoint.name}"
+    else:
+        generator = ModelRef(  # loaded only when an answer is not in the generation cache
+            config.base_model, config.model, force_cpu=config.force_cpu,
+            trust_remote_code=config.trust_remote_code, allow_pickle=config.allow_pickle,
+        )
+        system = config.system or f"{generator.resolved.spec.name}/{'finetuned' if config.model else 'base'}"
     preds = generate_predictions(
         generator, cases, system=system, decoding=decoding,
         cache=GenerationCache.at(enabled=not config.no_cache), batch_size=config.batch_size,

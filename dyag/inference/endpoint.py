@@ -36,6 +36,8 @@ from dyag.errors import DyagError
 #: adapter (``finetuned``, ``rag+finetuned``), or a black box answering the bare question (``service``)
 SERVED_ROLES = ("base", "finetuned", "service")
 APIS = ("chat", "completions")
+#: the endpoint ``--endpoint URL`` names on the command line (its systems are ``<kind>@endpoint``)
+CLI_ENDPOINT = "endpoint"
 #: fields of a ``/v1/models`` entry that change from one request to the next (vLLM's ``created``)
 VOLATILE_MODEL_FIELDS = ("created",)
 
@@ -105,6 +107,11 @@ class Endpoint:
                                 f"got {value!r}")
         return cls(name=name, **table)
 
+    @property
+    def label(self) -> str:
+        """How errors name it: ``endpoint vllm (http://…/v1)``, or ``--endpoint http://…/v1``."""
+        return f"--endpoint {self.url}" if self.name == CLI_ENDPOINT else f"endpoint {self.name} ({self.url})"
+
     def served_name(self, role: str, model: str) -> str:
         """The name the server knows ``role``'s model by (``{model}`` replaced by the dyag model)."""
         pattern = getattr(self, role)
@@ -138,11 +145,13 @@ class Endpoint:
         """What the server serves: ``/v1/models`` by id."""
         try:
             page = self.client.models.list()
-            entries = [m.model_dump() if hasattr(m, "model_dump") else m for m in page.data]
+            # what the server sent, not the fields the client's schema fills in (openai added shutdown_date:
+            # a client upgrade must not change every cache key)
+            entries = [m.model_dump(exclude_unset=True) if hasattr(m, "model_dump") else m for m in page.data]
         except Exception as exc:  # noqa: BLE001 - every failure is one line naming the server
-            raise EndpointError(f"endpoint {self.name} ({self.url}): cannot list its models: {describe(exc)}") from None
+            raise EndpointError(f"{self.label}: cannot list its models: {describe(exc)}") from None
         if not all(isinstance(e, dict) and isinstance(e.get("id"), str) for e in entries):
-            raise EndpointError(f"endpoint {self.name} ({self.url}): /v1/models is not an OpenAI model list")
+            raise EndpointError(f"{self.label}: /v1/models is not an OpenAI model list")
         return {e["id"]: e for e in entries}
 
 
@@ -180,7 +189,7 @@ class ServedModel:
         served = self.endpoint.models()
         if self.served not in served:
             listed = ", ".join(sorted(served)[:8]) or "nothing"
-            raise EndpointError(f"endpoint {self.endpoint.name} ({self.endpoint.url}) serves no model "
+            raise EndpointError(f"{self.endpoint.label} serves no model "
                                 f"'{self.served}' (it serves: {listed})")
         return {k: v for k, v in served[self.served].items() if k not in VOLATILE_MODEL_FIELDS}
 
@@ -227,7 +236,7 @@ class ServedModel:
                 if failed is not None:
                     error = failed.exception()
                     raise EndpointError(str(error) if isinstance(error, DyagError) else
-                                        f"endpoint {self.endpoint.name}: {describe(error)}", done=results) from None
+                                        f"{self.endpoint.label}: {describe(error)}", done=results) from None
         finally:
             pool.shutdown(wait=False, cancel_futures=True)  # a failed run does not wait for the requests in flight
         return [results[i] for i in range(len(prompts))]
@@ -239,7 +248,7 @@ class ServedModel:
                     "top_p": decoding.top_p, "seed": decoding.seed}
         if decoding.stop:
             sampling["stop"] = list(decoding.stop)
-        where = f"endpoint {self.endpoint.name} ({self.endpoint.url}), model '{self.served}'"
+        where = f"{self.endpoint.label}, model '{self.served}'"
         t0 = time.perf_counter()
         try:
             if isinstance(prompt, list):
