@@ -32,11 +32,13 @@ $(LLAMA_STAMP): $(STAMP)
 
 # Unit, plugin and reliability tests, the slow ones included (tiny-random and the real embedded models), then a real
 # quality gate: the quick benchmark on smollm2:135m's base and fine-tuned systems, against the
-# baseline of this machine's environment (cpu-bf16 or cpu-fp32); no baseline is a failure.
+# baseline of this machine's environment (cpu-bf16 or cpu-fp32); no baseline is a failure. The same two
+# systems also answer through llama.cpp's server, which dyag starts on loopback ([tool.dyag.endpoints.llamacpp]):
+# the package's GGUF and the adapter exported to GGUF, gated beside them.
 test: $(STAMP) $(LLAMA_STAMP)
 	$(PY) -m pytest tests -n 2 -q
-	$(PY) -m pytest benchmarks --dyag-models smollm2:135m --dyag-systems base,finetuned --dyag-profile quick \
-		--dyag-require-baseline -q
+	$(PY) -m pytest benchmarks --dyag-models smollm2:135m --dyag-profile quick --dyag-require-baseline -q \
+		--dyag-systems base,finetuned,base@llamacpp,finetuned@llamacpp
 
 # The development loop: the unit tests without those over 30 s (the slow ones run in make test), and
 # without llama.cpp's build (its tests are skipped, with the reason, until `make venv-llama`).

@@ -214,8 +214,10 @@ class LlamaCppServer:
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise DyagError(f"llama.cpp's server for {self.served_name} exited ({self.process.returncode}): "
-                                f"{self._last_log_line()}")
+                message = (f"llama.cpp's server for {self.served_name} exited ({self.process.returncode}): "
+                           f"{self._last_log_line()}")
+                self.stop()
+                raise DyagError(message)
             try:
                 with urllib.request.urlopen(f"{self.url}/models", timeout=2) as response:
                     if response.status == 200:

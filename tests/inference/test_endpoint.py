@@ -138,10 +138,10 @@ def _handler(stub: Stub):
                 stub.max_in_flight = max(stub.max_in_flight, stub.in_flight)
             try:
                 reply = stub.behave(seen) if stub.behave else None
-                self._send(reply or _answer(body, asked, chat))
                 if reply is None:
                     with stub.lock:
                         stub.answered.append(asked)
+                self._send(reply or _answer(body, asked, chat))
             finally:
                 with stub.lock:
                     stub.in_flight -= 1
@@ -325,7 +325,7 @@ def test_a_server_killed_mid_run_keeps_whole_answers_only(tmp_path):
     cache = GenerationCache.at(tmp_path)
     with Stub() as first:
         def behave(seen):
-            if len(first.answered) < 3:
+            if len(first.seen) <= 3:
                 return None
             first.stop()  # no new connection is accepted from now on
             return Reply(200, _answer(seen.body, seen.asked, True).body, cut=True)  # and this answer is cut short
