@@ -7,6 +7,8 @@ Sections (``--sections``, default all):
 - ``generate``: answers/s over golden questions, the harness's batched merged generation vs
   one ``dyag query-finetuned`` process per question and vs in-process sequential unmerged
   ``generate()``; plus the share of identical (greedy) answers;
+- ``serve``: answers/s from llama.cpp's server (the GGUF and the adapter exported to GGUF) at
+  concurrency 1, 4 and 8 vs the harness's batched generation, same prompts (:mod:`benchmarks.perf.serve`);
 - ``suite``: the pytest harness on a small golden file, cold (empty adapter and generation
   caches) vs warm vs one golden case edited;
 - ``matmul``: fp32 and bf16 matmul peak, and training's achieved FLOP/s as a share of it;
@@ -48,7 +50,7 @@ from dyag.utils.options import add_dataclass_arguments, build_config, format_def
 from dyag.utils.device import machine_info
 from dyag.utils.paths import safe_name
 
-SECTIONS = ("train", "generate", "suite", "matmul", "growth")
+SECTIONS = ("train", "generate", "serve", "suite", "matmul", "growth")
 
 #: each pair's ``key``: what it compares, whatever its model (the model is in its ``name``)
 PAIR_KEYS = (
@@ -58,6 +60,9 @@ PAIR_KEYS = (
     "training_peak_rss_mb",                 # the same, peak RSS
     "answers_per_s_vs_one_process_each",    # batched merged generation vs one CLI process per question
     "answers_per_s_vs_sequential_unmerged",  # batched merged vs one generate() per question, unmerged
+    "answers_per_s_llamacpp_c1_vs_in_process",  # llama.cpp's server, 1 request in flight vs batched in-process
+    "answers_per_s_llamacpp_c4_vs_in_process",  # the same, 4 in flight
+    "answers_per_s_llamacpp_c8_vs_in_process",  # the same, 8 in flight
     "suite_warm_vs_cold",                   # pytest benchmarks re-run, nothing changed vs empty caches
     "suite_edited_vs_cold",                 # the same, one golden case edited
 )
@@ -287,6 +292,11 @@ class Perf:
             self.log(f"    dyag query-finetuned (one process): {r['wall_s']:.1f}s")
         return {"n": len(questions), "seconds": seconds, "answers_per_s_runs": [round(1 / s, 4) for s in seconds]}
 
+    def serve(self) -> None:
+        from benchmarks.perf.serve import serve_section
+
+        serve_section(self)
+
     # --- 3. suite re-run --------------------------------------------------------------------
     def suite(self) -> None:
         from dyag.data.golden import read_golden, write_golden
@@ -378,7 +388,7 @@ class Perf:
             if section in self.config.sections:
                 try:
                     getattr(self, section)()
-                except ChildFailed as exc:
+                except (ChildFailed, DyagError) as exc:  # a failed child, or llama.cpp not installed
                     self.log(f"[{section}] FAILED: {str(exc)[-1500:]}")
                     self.doc.setdefault("failed_sections", []).append({"section": section, "error": str(exc)[-1500:]})
                 self.doc["targets"] = targets(self.doc)
@@ -465,7 +475,7 @@ def format_table(doc: dict) -> str:
             lines.append(f"\n{key}:")
             for row in rows:
                 lines.append("  " + ", ".join(f"{k}={_num(v)}" for k, v in row.items()))
-    for key in ("generation", "matmul"):
+    for key in ("generation", "serving", "matmul"):
         if doc.get(key):
             lines.append(f"\n{key}: " + ", ".join(f"{k}={_num(v)}" for k, v in doc[key].items()))
     return "\n".join(lines)

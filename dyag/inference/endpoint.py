@@ -103,7 +103,7 @@ class Endpoint:
         for key, value in table.items():
             wanted = (int, float) if key == "timeout_s" else int if key in ("concurrency", "max_retries") else str
             if not isinstance(value, wanted) or isinstance(value, bool):
-                raise DyagError(f"{where}.{name}.{key} must be a {'number' if key == 'timeout_s' else wanted.__name__}, "
+                raise DyagError(f"{where}.{name}.{key} must be {'a number' if key == 'timeout_s' else 'an integer' if wanted is int else 'a string'}, "
                                 f"got {value!r}")
         return cls(name=name, **table)
 
@@ -143,8 +143,9 @@ class Endpoint:
 
     def models(self) -> dict[str, dict]:
         """What the server serves: ``/v1/models`` by id."""
+        client = self.client  # an unset API key variable is its own one-line error
         try:
-            page = self.client.models.list()
+            page = client.models.list()
             # what the server sent, not the fields the client's schema fills in (openai added shutdown_date:
             # a client upgrade must not change every cache key)
             entries = [m.model_dump(exclude_unset=True) if hasattr(m, "model_dump") else m for m in page.data]
@@ -249,12 +250,13 @@ class ServedModel:
         if decoding.stop:
             sampling["stop"] = list(decoding.stop)
         where = f"{self.endpoint.label}, model '{self.served}'"
+        client = self.endpoint.client
         t0 = time.perf_counter()
         try:
             if isinstance(prompt, list):
-                response = self.endpoint.client.chat.completions.create(model=self.served, messages=prompt, **sampling)
+                response = client.chat.completions.create(model=self.served, messages=prompt, **sampling)
             else:
-                response = self.endpoint.client.completions.create(model=self.served, prompt=prompt, **sampling)
+                response = client.completions.create(model=self.served, prompt=prompt, **sampling)
         except Exception as exc:  # noqa: BLE001 - the client's errors, after its retries, become one line
             raise EndpointError(f"{where}: {describe(exc)}") from None
         latency = time.perf_counter() - t0
@@ -289,7 +291,7 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, openai.APIStatusError):
         body = exc.response.text[:120].replace("\n", " ") if exc.response is not None else ""
         return f"HTTP {exc.status_code} after retries: {body}"
-    if isinstance(exc, openai.APIResponseValidationError):
+    if isinstance(exc, (openai.APIResponseValidationError, ValueError)):  # ValueError: a body that is not JSON
         return "the answer is not a valid OpenAI response"
     message = str(exc).splitlines()[0] if str(exc) else ""
     return f"{type(exc).__name__}: {message}"[:200]
