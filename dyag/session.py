@@ -22,7 +22,7 @@ from dyag.models.loading import model_availability
 from dyag.models.registry import get_model_spec
 from dyag.progress import PhaseReporter, using
 from dyag.results import Regression, TestRecord, write
-from dyag.system import System, check_kinds, uses_adapter
+from dyag.system import System, check_kinds
 from dyag.training.config import FinetuneConfig
 from dyag.errors import DyagError
 from dyag.parts import now, worker_part
@@ -263,18 +263,25 @@ class DyagSession:
             self.reporter = PhaseReporter()
         return self.reporter
 
+    @property
+    def trains(self) -> bool:
+        """Whether a system answers with an adapter trained here: in dyag's process, or on a server dyag starts
+        (an adapter a running server already serves by name is not trained here)."""
+        endpoints = self.options.project.endpoints
+        return any(System("", s).uses_adapter and (System("", s).endpoint is None or
+                                                   endpoints[System("", s).endpoint].serve)
+                   for s in self.options.systems)
+
     # --- answers and scores ---------------------------------------------------------------
     def results(self, model: str) -> "Results":
         """Every system's answers for ``model``, scored (a :class:`dyag.results.Results`); computed once."""
         if model not in self._results:
             from dyag.pipeline import EvaluationConfig, evaluate_systems
 
-            endpoints = self.options.project.endpoints
-            needs_adapter = any(uses_adapter(s) and (System("", s).endpoint is None or endpoints[System("", s).endpoint].serve)
-                                for s in self.options.systems)  # an adapter a server already serves is not trained here
-            adapter = str(self.finetuned(model).adapter_dir) if needs_adapter else None
+            adapter = str(self.finetuned(model).adapter_dir) if self.trains else None
             config = self.profile.config(
-                EvaluationConfig, base_model=model, adapter=adapter, systems=self.options.systems, endpoints=endpoints,
+                EvaluationConfig, base_model=model, adapter=adapter, systems=self.options.systems,
+                endpoints=self.options.project.endpoints,
                 cache=not self.options.no_cache, cache_dir=str(self.cache_root), progress=False,
                 **({"batch_size": self.options.gen_batch} if self.options.gen_batch else {}))
             run = {"profile": self.profile.name, "golden": [self._shown(p) for p in self.golden_paths()],

@@ -153,3 +153,32 @@ def test_second():
     assert merged["run"]["incomplete"] is True
     assert [t["gate"] for t in merged["tests"]] == ["first"]
     result.stdout.fnmatch_lines(["*interrupted: results are marked incomplete*"])
+
+
+def test_endpoint_systems_are_gated_and_reported_beside_the_others(bench):
+    """[tool.dyag.endpoints] names a server (a loopback stub); its systems get the same gates, rows and report,
+    and an adapter the server already serves is not trained here."""
+    from tests.inference.test_endpoint import Stub
+
+    with Stub(models=[{"id": "m", "object": "model"}, {"id": "m-catalogue", "object": "model"}]) as stub:
+        bench.makepyprojecttoml(f"""
+[tool.dyag]
+systems = ["base@stub", "finetuned@stub"]
+
+[tool.dyag.endpoints.stub]
+url = "{stub.url}"
+base = "m"
+finetuned = "m-catalogue"
+concurrency = 2
+""")
+        result = bench.runpytest_inprocess(*_args("--dyag-report", "out/report.html", "-v"))
+        asked = {s.body["model"] for s in stub.seen}
+    result.stdout.fnmatch_lines(["*test_rule_gate?tiny-random-base@stub-no_dialogue_turns? PASSED*"])
+    result.stdout.fnmatch_lines(["*test_floor_gate?tiny-random-finetuned@stub-score? FAILED*"])
+    result.stdout.fnmatch_lines(["*test_finetuned_beats_base?tiny-random? FAILED*"])  # finetuned@stub vs base@stub
+    merged = json.loads((bench.path / "out" / "report.json").read_text())
+    assert {c["system"] for c in merged["cases"]} == {"tiny-random/base@stub", "tiny-random/finetuned@stub"}
+    assert all(c["answer"].startswith("answer to ") for c in merged["cases"])
+    assert not merged["training"]  # nothing was trained: the server serves the adapter
+    assert asked == {"m", "m-catalogue"}
+    assert "tiny-random/finetuned@stub" in (bench.path / "out" / "report.html").read_text(encoding="utf-8")

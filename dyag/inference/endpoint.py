@@ -261,7 +261,8 @@ class ServedModel:
             raise EndpointError(f"{where}: {describe(exc)}") from None
         latency = time.perf_counter() - t0
         text, finish, tokens = _read_choice(response, chat=isinstance(prompt, list), where=where)
-        return Answer(text.strip(), tokens, "length" if finish == "length" else "stop", round(latency, 4))
+        return Answer(text.strip(), tokens, "length" if finish == "length" else "stop", round(latency, 4),
+                      retrieved=_retrieved(response))
 
 
 def _read_choice(response, *, chat: bool, where: str) -> tuple[str, str | None, int]:
@@ -277,6 +278,14 @@ def _read_choice(response, *, chat: bool, where: str) -> tuple[str, str | None, 
     usage = getattr(response, "usage", None)
     tokens = getattr(usage, "completion_tokens", None)
     return text, getattr(choice, "finish_reason", None), tokens if isinstance(tokens, int) else len(text.split())
+
+
+def _retrieved(response) -> list[str] | None:
+    """The catalog ids a service says it retrieved: a ``retrieved`` list beside ``choices`` (dyag's convention
+    for a black box; an OpenAI server sends none)."""
+    extra = getattr(response, "model_extra", None) or {}
+    ids = extra.get("retrieved")
+    return [str(i) for i in ids] if isinstance(ids, list) and all(isinstance(i, (str, int)) for i in ids) else None
 
 
 def describe(exc: BaseException) -> str:

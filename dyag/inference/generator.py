@@ -51,6 +51,7 @@ class Answer:
     tokens: int
     finish_reason: str  # "stop" (end-of-turn reached) or "length" (hit max_new_tokens)
     latency_s: float
+    retrieved: list[str] | None = None  # catalog ids a black-box service says it retrieved (none in dyag's process)
 
 
 def answer_identity(resolved, adapter_sha256: str | None, dtype_name: str) -> dict:

@@ -98,6 +98,8 @@ def generate_predictions(
         if retrieved[i] is not None:
             meta["retrieved"] = [doc_id for doc_id, _ in retrieved[i]]
             meta["retrieval_scores"] = [round(s, 4) for _, s in retrieved[i]]
+        elif entry.get("retrieved") is not None:  # what a black-box service says it retrieved
+            meta["retrieved"] = entry["retrieved"]
         rows.append({"id": _get(case, "id"), "system": system, "answer": entry["text"], "meta": meta})
     return rows
 

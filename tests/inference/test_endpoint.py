@@ -567,3 +567,18 @@ def test_parse_endpoints_reads_each_table_and_refuses_bad_names():
     with pytest.raises(DyagError) as exc:
         endpoints["vllm"].served_name("service", "qwen2.5:1.5b")
     assert "serves no service model" in one_line(exc)
+
+
+def test_a_service_that_names_what_it_retrieved_has_it_recorded(stub, tmp_path):
+    def behave(seen):
+        reply = _answer(seen.body, seen.asked, True)
+        if seen.asked == "q0":
+            reply.body["retrieved"] = ["gidaf", "6tzen"]
+        return reply
+
+    stub.behave = behave
+    rows = predict(served(stub.url), cases(2), GenerationCache.at(tmp_path))
+    assert rows[0]["meta"]["retrieved"] == ["gidaf", "6tzen"]
+    assert "retrieved" not in rows[1]["meta"]  # an OpenAI server sends none: nothing is recorded
+    again = predict(served(stub.url), cases(2), GenerationCache.at(tmp_path))  # and the cache keeps it
+    assert again[0]["meta"]["cached"] and again[0]["meta"]["retrieved"] == ["gidaf", "6tzen"]
