@@ -51,7 +51,7 @@ def run(config: EvaluationConfig, files: EvaluateFiles) -> int:
         cases = cases[: files.limit]
     kb_path = (sample_kb_path() if files.kb == "sample" else files.kb) if files.kb else None
     kb = read_kb(kb_path) if kb_path else None
-    if config.base_model is not None:  # an unusable model: refused before the RAG encoder embeds the catalog
+    if config.base_model is not None and not config.endpoint:  # an unusable model: refused before the RAG encoder
         from dyag.commands.sweep import check_model
 
         check_model(config.base_model, flag="--base-model")
