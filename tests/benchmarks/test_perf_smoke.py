@@ -53,6 +53,22 @@ def test_perf_benchmark_writes_pairs_and_tables(home_with_models, tmp_path, monk
     assert "training tokens/s · tiny-random" in html and 'id="perf"' in html
 
 
+@pytest.mark.slow
+def test_perf_serve_section_puts_llama_cpp_beside_in_process_generation(tmp_path, monkeypatch):
+    pytest.importorskip("llama_cpp", reason="llama.cpp is not installed: make venv-llama (make test installs it)")
+    monkeypatch.syspath_prepend(str(ROOT))
+    from benchmarks.perf.bench import PerfConfig, format_table, pair_key, run_perf
+
+    config = PerfConfig(reps=1, models=("tiny-random",), gen_model="tiny-random", examples=4, batch_size=2,
+                        questions=3, max_new_tokens=4, sections=("serve",), output=str(tmp_path / "perf.json"))
+    doc = run_perf(config, tmp_path / "work", log=lambda *_: None)
+    assert not doc.get("failed_sections"), doc.get("failed_sections")
+    assert [pair_key(p) for p in doc["pairs"]] == [f"answers_per_s_llamacpp_c{n}_vs_in_process" for n in (1, 4, 8)]
+    assert all(p.a_median > 0 and p.b_median > 0 for p in doc["pairs"])
+    assert doc["serving"]["questions"] == 3 and 0 <= doc["serving"]["identical_share"] <= 1
+    assert "llama.cpp server, concurrency 4" in format_table(doc)
+
+
 def test_targets_pick_pairs_by_key_not_by_name(monkeypatch):
     """The targets read each pair's ``key``: a name that reads like another pair's changes nothing, and a
     pair read back from perf.json (a dict) counts as the PerfPair it was written from."""
