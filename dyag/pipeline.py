@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dyag.errors import DyagError
+from dyag.inference.endpoint import CLI_ENDPOINT, cli_endpoint, concurrency_field, key_env_field, url_field
 from dyag.inference.generator import GENERATION_BATCH
 from dyag.inference.prompting import CONTEXT_FORMATS, PROMPT_STYLES, PromptConfig, prompt_style
 from dyag.results import Results
@@ -44,12 +45,9 @@ class EvaluationConfig:
         "help": "BERTScore encoder: local dir or hub id (default: packaged MiniLM)"})
     bertscore_layers: int | None = field(default=None, metadata={"help": "BERTScore encoder layer"})
     force_cpu: bool = field(default=False, metadata={"help": "generate on the CPU"})
-    endpoint: str | None = field(default=None, metadata={
-        "help": "answer through this OpenAI-compatible server (its /v1 base URL): --base-model is then the served "
-                "model's name and --model the served adapter's", "metavar": "URL"})
-    endpoint_key_env: str | None = field(default=None, metadata={
-        "help": "environment variable holding the --endpoint API key", "metavar": "VAR"})
-    concurrency: int = field(default=4, metadata={"help": "requests in flight at once on an endpoint"})
+    endpoint: str | None = url_field()
+    endpoint_key_env: str | None = key_env_field()
+    concurrency: int = concurrency_field()
     endpoints: dict = field(default_factory=dict, metadata={"project": True, "cli": False,
         "help": "[tool.dyag.endpoints]: name -> dyag.inference.endpoint.Endpoint"})
     cache: bool = field(default=True, metadata={"help": "use the generation cache (--no-cache regenerates every answer)"})
@@ -72,18 +70,13 @@ class EvaluationConfig:
 
     def _answer_through_cli_endpoint(self) -> None:
         """``--endpoint URL``: every system answered by that server (``--base-model`` and ``--model`` served names)."""
-        from dyag.inference.endpoint import CLI_ENDPOINT, Endpoint
-
-        if not self.base_model:
-            raise DyagError("--endpoint needs --base-model: the served model's name")
         plain = [s for s in self.systems if "@" in s]
         if plain:
-            raise DyagError(f"--endpoint answers every system: name them without @ (got {', '.join(plain)})")
+            raise DyagError(f"--endpoint answers every system: pass --systems without @ (got {', '.join(plain)})")
         if any(uses_adapter(s) for s in self.systems) and not self.adapter:
             raise DyagError("with --endpoint, the finetuned systems need --model: the served adapter's name")
-        self.endpoints = {**self.endpoints, CLI_ENDPOINT: Endpoint(
-            CLI_ENDPOINT, url=self.endpoint, base=self.base_model, finetuned=self.adapter, api_key_env=self.endpoint_key_env,
-            concurrency=self.concurrency)}
+        self.endpoints = {**self.endpoints, CLI_ENDPOINT: cli_endpoint(
+            self.endpoint, self.base_model, self.adapter, self.endpoint_key_env, self.concurrency)}
         self.systems = tuple(f"{s}@{CLI_ENDPOINT}" for s in self.systems)
         self.adapter = None  # a served name, not a directory dyag reads
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dyag.errors import DyagError
+from dyag.inference.endpoint import concurrency_field, key_env_field, url_field
 from dyag.inference.generator import GENERATION_BATCH
 
 
@@ -36,12 +37,9 @@ class QueryConfig:
     system_prompt: str | None = field(default=None, metadata={
         "help": "system message (default: dyag's French catalog prompt)"})
     force_cpu: bool = field(default=False, metadata={"help": "generate on the CPU even if a GPU is present"})
-    endpoint: str | None = field(default=None, metadata={
-        "help": "answer through this OpenAI-compatible server (its /v1 base URL): --base-model is then the served "
-                "model's name and --model the served adapter's", "metavar": "URL"})
-    endpoint_key_env: str | None = field(default=None, metadata={
-        "help": "environment variable holding the --endpoint API key", "metavar": "VAR"})
-    concurrency: int = field(default=4, metadata={"help": "requests in flight at once on an endpoint"})
+    endpoint: str | None = url_field()
+    endpoint_key_env: str | None = key_env_field()
+    concurrency: int = concurrency_field()
     no_cache: bool = field(default=False, metadata={"help": "do not read or write the generation cache"})
     trust_remote_code: bool = field(default=False, metadata={"help": "allow model code from the hub (off by default)"})
     allow_pickle: bool = field(default=False, metadata={
@@ -79,13 +77,11 @@ def read_questions(path: str) -> list[dict]:
 
 def served_model(config: QueryConfig):
     """``--endpoint``: the served adapter (``--model``) or base model (``--base-model``), by name."""
-    from dyag.inference.endpoint import CLI_ENDPOINT, Endpoint, ServedModel
+    from dyag.inference.endpoint import ServedModel, cli_endpoint
     from dyag.pipeline import registry_spec
 
-    if not config.base_model:
-        raise DyagError("--endpoint needs --base-model: the served model's name")
-    endpoint = Endpoint(CLI_ENDPOINT, url=config.endpoint, base=config.base_model, finetuned=config.model,
-                        api_key_env=config.endpoint_key_env, concurrency=config.concurrency)
+    endpoint = cli_endpoint(config.endpoint, config.base_model, config.model, config.endpoint_key_env,
+                            config.concurrency)
     role = "finetuned" if config.model else "base"
     return ServedModel(endpoint, endpoint.served_name(role, config.base_model), spec=registry_spec(config.base_model),
                        role=role)

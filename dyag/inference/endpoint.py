@@ -42,6 +42,28 @@ CLI_ENDPOINT = "endpoint"
 VOLATILE_MODEL_FIELDS = ("created",)
 
 
+def url_field():
+    """``--endpoint URL``, a field of the commands that answer (``evaluate-finetuned``, ``query-finetuned``)."""
+    return field(default=None, metadata={
+        "help": "answer through this OpenAI-compatible server (its /v1 base URL): --base-model is then the served "
+                "model's name and --model the served adapter's", "metavar": "URL"})
+
+
+def key_env_field():
+    return field(default=None, metadata={"help": "environment variable holding the --endpoint API key", "metavar": "VAR"})
+
+
+def concurrency_field():
+    return field(default=4, metadata={"help": "requests in flight at once on an endpoint"})
+
+
+def cli_endpoint(url: str, base: str | None, adapter: str | None, key_env: str | None, concurrency: int) -> "Endpoint":
+    """The endpoint ``--endpoint URL`` names: ``--base-model`` and ``--model`` are its served names."""
+    if not base:
+        raise DyagError("--endpoint needs --base-model: the served model's name")
+    return Endpoint(CLI_ENDPOINT, url=url, base=base, finetuned=adapter, api_key_env=key_env, concurrency=concurrency)
+
+
 class EndpointError(DyagError):
     """A server failure, one line; ``done`` holds the answers finished before it (index -> Answer)."""
 
