@@ -548,4 +548,7 @@ def metric_label(t: dict[str, str], name: str) -> str:
 
 
 def kind_label(t: dict[str, str], kind: str) -> str:
-    return t.get(f"k_{kind}", kind)
+    """A kind as the page names it; an endpoint's keeps its name: ``fine-tuné @ vllm``."""
+    answering, _, endpoint = kind.partition("@")
+    label = t.get(f"k_{answering}", answering)
+    return f"{label} @ {endpoint}" if endpoint else label
