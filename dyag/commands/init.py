@@ -34,6 +34,16 @@ report = "reports/index.html"
 
 {prefix}gates]                          # thresholds; per system kind: [{table}gates.rag]
 {gates}
+
+# Servers dyag answers through: add "base@NAME", "finetuned@NAME" or "service@NAME" to systems
+# (README, "Serve and scale").
+# {prefix}endpoints.llamacpp]            # a llama.cpp server dyag starts on loopback for the run
+# serve = "llama.cpp"
+# {prefix}endpoints.vllm]                # a running OpenAI-compatible server
+# url = "http://127.0.0.1:8000/v1"
+# base = "Qwen/Qwen2.5-1.5B-Instruct"    # served names
+# finetuned = "qwen-catalogue"
+# api_key_env = "VLLM_API_KEY"
 """
 
 
