@@ -11,7 +11,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from dyag.errors import DyagError
-from dyag.inference.endpoint import CLI_ENDPOINT, cli_endpoint, concurrency_field, key_env_field, url_field
+from dyag.inference.endpoint import (CLI_ENDPOINT, cli_endpoint, concurrency_field, key_env_field, served_by_name,
+                                     url_field)
 from dyag.inference.generator import GENERATION_BATCH
 from dyag.inference.prompting import CONTEXT_FORMATS, PROMPT_STYLES, PromptConfig, prompt_style
 from dyag.results import Results
@@ -61,7 +62,7 @@ class EvaluationConfig:
         check_kinds(self.systems, endpoints=self.endpoints)
         if not self.systems:
             raise DyagError("no systems to evaluate")
-        needs_adapter = [s for s in self.systems if uses_adapter(s) and not self._served(s, "finetuned")]
+        needs_adapter = [s for s in self.systems if uses_adapter(s) and not served_by_name(s, self.endpoints)]
         if needs_adapter and not self.adapter:
             raise DyagError(f"system(s) {', '.join(needs_adapter)} need --model (an adapter directory)")
         if self.uses_retrieval and self.top_k < 1:
@@ -79,11 +80,6 @@ class EvaluationConfig:
             self.endpoint, self.base_model, self.adapter, self.endpoint_key_env, self.concurrency)}
         self.systems = tuple(f"{s}@{CLI_ENDPOINT}" for s in self.systems)
         self.adapter = None  # a served name, not a directory dyag reads
-
-    def _served(self, kind: str, role: str) -> bool:
-        """Whether an endpoint serves ``kind``'s ``role`` model (no adapter directory is then needed)."""
-        endpoint = System("", kind).endpoint
-        return endpoint is not None and endpoint in self.endpoints and not self.endpoints[endpoint].serve
 
     def prompt_for(self, spec, kind: str) -> PromptConfig:
         """How ``kind``'s questions are put to the model ``spec`` (:mod:`dyag.inference.prompting`)."""
@@ -226,11 +222,9 @@ def registry_spec(name: str | None):
         return None
 
 
-def _tokenizer(name: str | None):
+def _tokenizer(name: str):
     from dyag.models.loading import load_tokenizer, resolve_model
 
-    if not name:
-        raise DyagError("api = \"completions\" needs --base-model (whose tokenizer renders the chat template)")
     return load_tokenizer(resolve_model(name))
 
 

@@ -267,9 +267,9 @@ class DyagSession:
     def trains(self) -> bool:
         """Whether a system answers with an adapter trained here: in dyag's process, or on a server dyag starts
         (an adapter a running server already serves by name is not trained here)."""
-        endpoints = self.options.project.endpoints
-        return any(System("", s).uses_adapter and (System("", s).endpoint is None or
-                                                   endpoints[System("", s).endpoint].serve)
+        from dyag.inference.endpoint import served_by_name
+
+        return any(System("", s).uses_adapter and not served_by_name(s, self.options.project.endpoints)
                    for s in self.options.systems)
 
     # --- answers and scores ---------------------------------------------------------------

@@ -108,7 +108,8 @@ def test_split_floor_gate(dyag_model, dyag_system, dyag_scored, dyag_session, dy
 @pytest.mark.dyag_bench
 def test_finetuned_beats_base(dyag_scored, dyag_model, dyag_session, dyag_gate, dyag_results, request):
     kinds = set(dyag_session.options.systems)
-    pairs = [(f"finetuned{at}", f"base{at}") for at in ["", *sorted({"@" + k.partition("@")[2] for k in kinds if "@" in k})]
+    endpoints = sorted({System("", k).endpoint for k in kinds} - {None})
+    pairs = [(f"finetuned{at}", f"base{at}") for at in ["", *(f"@{e}" for e in endpoints)]
              if {f"finetuned{at}", f"base{at}"} <= kinds]  # in dyag's process, and on each endpoint serving both
     if not pairs:
         pytest.skip("needs both the base and the finetuned systems (--dyag-systems)")

@@ -20,6 +20,20 @@ FIXTURES = ROOT / "tests" / "fixtures"
 SEED_GOLDEN = ROOT / "golden" / "seed.jsonl"
 
 
+def read_error(reader, path: Path, lines: list[str]) -> str:
+    """The one-line error ``reader(path)`` raises on ``lines`` written to ``path`` (it must raise DyagError)."""
+    import pytest
+
+    from dyag.errors import DyagError
+
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(DyagError) as err:
+        reader(path)
+    message = str(err.value)
+    assert "\n" not in message, message
+    return message
+
+
 def write_seed_golden(path: Path, n: int = 3) -> Path:
     """``path`` written with the first ``n`` golden cases of ``golden/seed.jsonl``, line for line (a small
     golden set, quick to answer and score); returned."""

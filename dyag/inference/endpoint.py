@@ -328,6 +328,17 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}"[:200]
 
 
+def served_by_name(kind: str, endpoints: dict) -> bool:
+    """Whether a running server answers ``kind`` (``finetuned@vllm`` with ``url`` set): its adapter is then
+    the server's, not one dyag trains or reads (``serve = "llama.cpp"`` serves dyag's own).
+
+    >>> served_by_name("finetuned@vllm", {"vllm": Endpoint("vllm", url="http://h/v1")}), served_by_name("finetuned", {})
+    (True, False)
+    """
+    name = kind.partition("@")[2]
+    return bool(name) and name in endpoints and not endpoints[name].serve
+
+
 def parse_endpoints(table, where: str = "[tool.dyag.endpoints]") -> dict[str, Endpoint]:
     """``[tool.dyag.endpoints]``: one :class:`Endpoint` per sub-table."""
     if not isinstance(table, dict):

@@ -11,7 +11,7 @@ import pytest
 from dyag.data.generate import build_groups
 from dyag.data.golden import GoldenCase, read_golden, write_golden
 from dyag.errors import DyagError
-from tests.helpers import FIXTURES, ROOT
+from tests.helpers import FIXTURES, ROOT, read_error
 
 SEED_QUESTIONS = [
     "Qu'est-ce que GIDAF ?",
@@ -147,10 +147,8 @@ BAD_GOLDEN = {
 def test_read_golden_bad_input_names_file_and_line(tmp_path, case):
     lines, lineno, needle = BAD_GOLDEN[case]
     path = tmp_path / "golden.jsonl"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with pytest.raises(DyagError) as err:
-        read_golden(path)
-    assert str(err.value).startswith(f"{path}:{lineno}:") and needle in str(err.value)
+    message = read_error(read_golden, path, lines)
+    assert message.startswith(f"{path}:{lineno}:") and needle in message
 
 
 def test_read_golden_empty(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 
 from dyag.data.training_set import messages_to_prompt_completion, read_training_set
 from dyag.errors import DyagError
-from tests.helpers import FIXTURES
+from tests.helpers import FIXTURES, read_error
 
 
 def msg(role: str, content: str = "x") -> dict:
@@ -48,10 +48,8 @@ def test_bad_rows_name_file_and_line(tmp_path, case):
     row, needle = BAD_ROWS[case]
     good = {"messages": [msg("user"), msg("assistant")]}
     path = tmp_path / "train.jsonl"
-    path.write_text(json.dumps(good) + "\n" + json.dumps(row) + "\n", encoding="utf-8")
-    with pytest.raises(DyagError) as err:
-        read_training_set(path)
-    assert str(err.value).startswith(f"{path}:2") and needle in str(err.value)
+    message = read_error(read_training_set, path, [json.dumps(good), json.dumps(row)])
+    assert message.startswith(f"{path}:2") and needle in message
 
 
 def test_empty_and_non_utf8_training_sets(tmp_path):
